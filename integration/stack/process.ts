@@ -1,0 +1,127 @@
+/**
+ * Detached service processes tracked by PID files. A PID file records the command line, and a process
+ * counts as ours only while /proc/<pid>/cmdline still matches it, so a reused PID is never signalled.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export interface PidRecord {
+  pid: number;
+  command: string[];
+  startedAt: string;
+  logFile: string;
+}
+
+export interface StartOptions {
+  command: string;
+  args: string[];
+  pidFile: string;
+  logFile: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function readPidRecord(pidFile: string): PidRecord | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  try {
+    return JSON.parse(readFileSync(pidFile, 'utf8')) as PidRecord;
+  } catch {
+    return undefined; // a torn or foreign file: treated as "not running"; `up` overwrites it
+  }
+}
+
+function cmdlineOf(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the recorded process is alive and is still the command we started (not a reused PID). */
+export function isOurs(record: PidRecord | undefined): record is PidRecord {
+  if (!record) return false;
+  const cmdline = cmdlineOf(record.pid);
+  if (!cmdline) return false;
+  return cmdline.join(' ') === record.command.join(' ');
+}
+
+export function startDetached(options: StartOptions): PidRecord {
+  mkdirSync(dirname(options.pidFile), { recursive: true });
+  mkdirSync(dirname(options.logFile), { recursive: true });
+  const log = openSync(options.logFile, 'a');
+  try {
+    const child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: true, // its own process group, so `down` can signal it and nothing else
+      stdio: ['ignore', log, log],
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${options.command}; see ${options.logFile}`);
+    child.unref();
+    const record: PidRecord = {
+      pid: child.pid,
+      command: [options.command, ...options.args],
+      startedAt: new Date().toISOString(),
+      logFile: options.logFile,
+    };
+    writeFileSync(options.pidFile, JSON.stringify(record, null, 2));
+    return record;
+  } finally {
+    closeSync(log);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
+ * Stops the process recorded in pidFile: SIGTERM, then SIGKILL after graceMs. Returns false when there was
+ * nothing of ours to stop. The PID file is removed either way.
+ */
+export async function stopRecorded(pidFile: string, graceMs = 15_000): Promise<boolean> {
+  const record = readPidRecord(pidFile);
+  if (!isOurs(record)) {
+    rmSync(pidFile, { force: true });
+    return false;
+  }
+  signalGroup(record.pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (alive(record.pid) && isOurs(record) && Date.now() < deadline) await delay(100);
+  if (alive(record.pid) && isOurs(record)) {
+    signalGroup(record.pid, 'SIGKILL');
+    while (alive(record.pid) && isOurs(record)) await delay(50);
+  }
+  rmSync(pidFile, { force: true });
+  return true;
+}
+
+/** Last lines of a log file, for error messages that point at the cause. */
+export function tailOf(file: string, lines = 15): string {
+  try {
+    const text = readFileSync(file, 'utf8').trimEnd().split('\n');
+    return text.slice(-lines).join('\n');
+  } catch {
+    return '(no log yet)';
+  }
+}
