@@ -8,7 +8,7 @@ import { isOurs, readPidRecord, startDetached, stopRecorded, type PidRecord } fr
 const dir = mkdtempSync(join(tmpdir(), 'parley-process-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('a started process is ours until stopped; stop removes the PID file', async () => {
+test('a started process is ours until stopped, even after it execs; stop removes the PID file', async () => {
   const pidFile = join(dir, 'sleep.pid');
   const logFile = join(dir, 'sleep.log');
   const record = startDetached({ command: 'sh', args: ['-c', 'echo started; exec sleep 60'], pidFile, logFile });
@@ -22,7 +22,13 @@ test('a started process is ours until stopped; stop removes the PID file', async
 test('a PID file pointing at some other live process is not ours and is never signalled', async () => {
   const pidFile = join(dir, 'foreign.pid');
   // This test's own process stands in for a PID that the OS reused for an unrelated program.
-  const foreign: PidRecord = { pid: process.pid, command: ['etcd', '--name=etcd1'], startedAt: '', logFile: '' };
+  const foreign: PidRecord = {
+    pid: process.pid,
+    startTicks: '1',
+    command: ['etcd', '--name=etcd1'],
+    startedAt: '',
+    logFile: '',
+  };
   writeFileSync(pidFile, JSON.stringify(foreign));
   assert.equal(isOurs(foreign), false);
   assert.equal(await stopRecorded(pidFile), false);

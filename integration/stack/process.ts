@@ -1,6 +1,6 @@
 /**
- * Detached service processes tracked by PID files. A PID file records the command line, and a process
- * counts as ours only while /proc/<pid>/cmdline still matches it, so a reused PID is never signalled.
+ * Detached service processes tracked by PID files. A PID file records the PID with the process's start time
+ * (from /proc/<pid>/stat); a process counts as ours only while both match, so a reused PID is never signalled.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 export interface PidRecord {
   pid: number;
+  /** Field 22 of /proc/<pid>/stat (clock ticks since boot): with the PID, it names one process for good. */
+  startTicks: string;
   command: string[];
   startedAt: string;
   logFile: string;
@@ -32,20 +34,23 @@ export function readPidRecord(pidFile: string): PidRecord | undefined {
   }
 }
 
-function cmdlineOf(pid: number): string[] | undefined {
+/** Start time and state of a live process, or undefined when there is none (or only a zombie) at that PID. */
+function statOf(pid: number): { startTicks: string; state: string } | undefined {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: parse after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0]!, startTicks: fields[19]! };
   } catch {
     return undefined;
   }
 }
 
-/** True when the recorded process is alive and is still the command we started (not a reused PID). */
+/** True when the recorded process is alive and is still the one we started (not a reused PID). */
 export function isOurs(record: PidRecord | undefined): record is PidRecord {
   if (!record) return false;
-  const cmdline = cmdlineOf(record.pid);
-  if (!cmdline) return false;
-  return cmdline.join(' ') === record.command.join(' ');
+  const stat = statOf(record.pid);
+  return stat !== undefined && stat.state !== 'Z' && stat.startTicks === record.startTicks;
 }
 
 export function startDetached(options: StartOptions): PidRecord {
@@ -61,8 +66,11 @@ export function startDetached(options: StartOptions): PidRecord {
     });
     if (child.pid === undefined) throw new Error(`could not start ${options.command}; see ${options.logFile}`);
     child.unref();
+    const stat = statOf(child.pid);
+    if (!stat) throw new Error(`${options.command} exited at once; see ${options.logFile}`);
     const record: PidRecord = {
       pid: child.pid,
+      startTicks: stat.startTicks,
       command: [options.command, ...options.args],
       startedAt: new Date().toISOString(),
       logFile: options.logFile,
