@@ -60,7 +60,16 @@ async function main(args: string[]): Promise<number> {
     return await new Promise<number>((resolve) => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+        // A hung test fails after 5 minutes instead of holding CI until its own limit.
+        [
+          '--import',
+          'tsx',
+          '--test',
+          '--test-reporter=spec',
+          '--test-concurrency=2',
+          '--test-timeout=300000',
+          ...files,
+        ],
         { stdio: 'inherit', env, cwd: projectRoot },
       );
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));

@@ -27,3 +27,24 @@ export async function testKafka(clientId: string) {
   const { kafkaBrokers } = await testStack();
   return new Kafka({ clientId, brokers: kafkaBrokers, logLevel: logLevel.ERROR });
 }
+
+/**
+ * Polls `probe` until it returns a value `accept` takes, or fails after `timeoutMs` with the last value seen.
+ * For state that becomes visible asynchronously by design (Kafka writes transaction markers after EndTxn
+ * returns), not as a stand-in for synchronising on an event the test could wait for.
+ */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T;
+  for (;;) {
+    last = await probe();
+    if (accept(last)) return last;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

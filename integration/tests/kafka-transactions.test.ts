@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Admin, Kafka, Producer } from 'kafkajs';
-import { testKafka, uniqueName } from '../harness/index.ts';
+import { eventually, testKafka, uniqueName } from '../harness/index.ts';
 
 let kafka: Kafka;
 let admin: Admin;
@@ -61,82 +61,94 @@ async function committedOffset(groupId: string, topic: string): Promise<string |
   return entry?.partitions.find((p) => p.partition === 0)?.offset;
 }
 
-test('consume-transform-produce: outputs and input offsets commit in one transaction', async () => {
-  const input = uniqueName('txn-input');
-  const output = uniqueName('txn-output');
-  const groupId = uniqueName('txn-group');
-  await createTopics(input, output);
+test(
+  'consume-transform-produce: outputs and input offsets commit in one transaction',
+  { timeout: 120_000 },
+  async () => {
+    const input = uniqueName('txn-input');
+    const output = uniqueName('txn-output');
+    const groupId = uniqueName('txn-group');
+    await createTopics(input, output);
 
-  const plain = kafka.producer();
-  await plain.connect();
-  const inputs = Array.from({ length: 10 }, (_, n) => String(n));
-  await plain.send({ topic: input, messages: inputs.map((value) => ({ value })) });
-  await plain.disconnect();
+    const plain = kafka.producer();
+    await plain.connect();
+    const inputs = Array.from({ length: 10 }, (_, n) => String(n));
+    await plain.send({ topic: input, messages: inputs.map((value) => ({ value })) });
+    await plain.disconnect();
 
-  const producer = await transactionalProducer(`${groupId}-0`);
-  const consumer = kafka.consumer({ groupId });
-  await consumer.connect();
-  await consumer.subscribe({ topic: input, fromBeginning: true });
-  let processed = 0;
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        autoCommit: false, // offsets travel inside the transaction instead
-        eachBatch: async ({ batch }) => {
-          const transaction = await producer.transaction();
-          try {
-            await transaction.send({
-              topic: output,
-              messages: batch.messages.map((m) => ({ value: String(Number(m.value?.toString()) * 2) })),
-            });
-            await transaction.sendOffsets({
-              consumerGroupId: groupId,
-              topics: [
-                {
-                  topic: batch.topic,
-                  partitions: [{ partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) }],
-                },
-              ],
-            });
-            await transaction.commit();
-          } catch (error) {
-            await transaction.abort();
-            throw error;
-          }
-          processed += batch.messages.length;
-          if (processed === inputs.length) resolve();
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
+    const producer = await transactionalProducer(`${groupId}-0`);
+    const consumer = kafka.consumer({ groupId });
+    await consumer.connect();
+    await consumer.subscribe({ topic: input, fromBeginning: true });
+    let processed = 0;
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false, // offsets travel inside the transaction instead
+          eachBatch: async ({ batch }) => {
+            const transaction = await producer.transaction();
+            try {
+              await transaction.send({
+                topic: output,
+                messages: batch.messages.map((m) => ({ value: String(Number(m.value?.toString()) * 2) })),
+              });
+              await transaction.sendOffsets({
+                consumerGroupId: groupId,
+                topics: [
+                  {
+                    topic: batch.topic,
+                    partitions: [{ partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) }],
+                  },
+                ],
+              });
+              await transaction.commit();
+            } catch (error) {
+              await transaction.abort();
+              throw error;
+            }
+            processed += batch.messages.length;
+            if (processed === inputs.length) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    await consumer.disconnect();
 
-  assert.equal(await committedOffset(groupId, input), '10', 'the input offsets committed with the outputs');
-  const outputs = await readUntil(output, '18', false);
-  assert.deepEqual(
-    outputs,
-    inputs.map((n) => String(Number(n) * 2)),
-  );
+    // The coordinator writes commit markers after EndTxn returns, so committed offsets show up a moment later.
+    await eventually(
+      'committed input offset',
+      () => committedOffset(groupId, input),
+      (o) => o === '10',
+    );
+    const outputs = await readUntil(output, '18', false);
+    assert.deepEqual(
+      outputs,
+      inputs.map((n) => String(Number(n) * 2)),
+    );
 
-  // An aborted transaction: its records and its offsets must not become visible to read_committed readers.
-  const aborted = await producer.transaction();
-  await aborted.send({ topic: output, messages: ['aborted-1', 'aborted-2', 'aborted-3'].map((value) => ({ value })) });
-  await aborted.sendOffsets({
-    consumerGroupId: groupId,
-    topics: [{ topic: input, partitions: [{ partition: 0, offset: '999' }] }],
-  });
-  await aborted.abort();
-  const fence = await producer.transaction();
-  await fence.send({ topic: output, messages: [{ value: 'fence' }] });
-  await fence.commit();
-  await producer.disconnect();
+    // An aborted transaction: its records and its offsets must not become visible to read_committed readers.
+    const aborted = await producer.transaction();
+    await aborted.send({
+      topic: output,
+      messages: ['aborted-1', 'aborted-2', 'aborted-3'].map((value) => ({ value })),
+    });
+    await aborted.sendOffsets({
+      consumerGroupId: groupId,
+      topics: [{ topic: input, partitions: [{ partition: 0, offset: '999' }] }],
+    });
+    await aborted.abort();
+    const fence = await producer.transaction();
+    await fence.send({ topic: output, messages: [{ value: 'fence' }] });
+    await fence.commit();
+    await producer.disconnect();
 
-  const committedView = await readUntil(output, 'fence', false);
-  assert.deepEqual(committedView, [...outputs, 'fence'], 'read_committed never sees aborted records');
-  const uncommittedView = await readUntil(output, 'fence', true);
-  assert.ok(
-    ['aborted-1', 'aborted-2', 'aborted-3'].every((v) => uncommittedView.includes(v)),
-    'the aborted records did reach the log (read_uncommitted sees them), so the check above is meaningful',
-  );
-  assert.equal(await committedOffset(groupId, input), '10', 'offsets sent in an aborted transaction do not commit');
-});
+    const committedView = await readUntil(output, 'fence', false);
+    assert.deepEqual(committedView, [...outputs, 'fence'], 'read_committed never sees aborted records');
+    const uncommittedView = await readUntil(output, 'fence', true);
+    assert.ok(
+      ['aborted-1', 'aborted-2', 'aborted-3'].every((v) => uncommittedView.includes(v)),
+      'the aborted records did reach the log (read_uncommitted sees them), so the check above is meaningful',
+    );
+    assert.equal(await committedOffset(groupId, input), '10', 'offsets sent in an aborted transaction do not commit');
+  },
+);

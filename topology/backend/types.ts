@@ -1,0 +1,122 @@
+/**
+ * What the runtime needs from a log: topics, consumer groups with assignment callbacks, transactions, and
+ * partition reads for restoring stores. Two implementations: `kafka` (kafkajs) and `memory` (in-process,
+ * deterministic). They must agree on every visibility rule: read_committed consumers never see aborted or open
+ * transactions; offsets sent in a transaction commit with it; a new transactional producer fences older ones
+ * with the same id. topology/backend/contract.ts holds the tests both must pass.
+ */
+import type { TopicSpec } from '../model.ts';
+
+export type BackendHeaders = Record<string, Buffer>;
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface BackendRecord extends TopicPartition {
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers: BackendHeaders;
+}
+
+export interface OutgoingRecord {
+  topic: string;
+  /** Omitted: the default partitioner picks by key (murmur2, as Kafka's Java client and kafkajs do). */
+  partition?: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp?: number;
+  headers?: BackendHeaders;
+}
+
+/** The next offset to read, per partition: what a group commits. */
+export interface PartitionOffset extends TopicPartition {
+  offset: number;
+}
+
+export interface RecordBatch extends TopicPartition {
+  /** In offset order; never empty. */
+  records: BackendRecord[];
+  /** Offset after the last record in the partition when the batch was fetched. */
+  highWatermark: number;
+  /** Keeps the group membership alive during long work on this batch. */
+  heartbeat(): Promise<void>;
+}
+
+export interface GroupHandler {
+  /** Partitions newly assigned to this member; no batch for them arrives before this resolves. */
+  onAssigned(partitions: TopicPartition[]): Promise<void>;
+  /** Partitions taken away; called before another member can be given them. */
+  onRevoked(partitions: TopicPartition[]): Promise<void>;
+  /** One batch of one partition; the next batch of that partition waits until this resolves. */
+  onBatch(batch: RecordBatch): Promise<void>;
+}
+
+export interface GroupOptions {
+  groupId: string;
+  topics: string[];
+  handler: GroupHandler;
+  /** read_committed (true, for exactly_once) or read_uncommitted. */
+  readCommitted: boolean;
+  /** Where to start in partitions without a committed offset. */
+  fromBeginning: boolean;
+  sessionTimeoutMs?: number;
+}
+
+export interface GroupMember {
+  readonly groupId: string;
+  /** Stops fetching these partitions (back-pressure) until resumed; records already delivered stay delivered. */
+  pause(partitions: TopicPartition[]): void;
+  resume(partitions: TopicPartition[]): void;
+  /** Commits offsets outside a transaction (at_least_once). */
+  commitOffsets(offsets: PartitionOffset[]): Promise<void>;
+  /** Leaves the group; onRevoked runs for every partition still assigned. */
+  stop(): Promise<void>;
+}
+
+export interface TransactionalProducer {
+  readonly transactionalId: string;
+  begin(): Promise<void>;
+  send(records: OutgoingRecord[]): Promise<void>;
+  /** Offsets of the consumed input, committed to `groupId` if and only if the transaction commits. */
+  sendOffsets(groupId: string, offsets: PartitionOffset[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Producer {
+  send(records: OutgoingRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Backend {
+  readonly kind: 'kafka' | 'memory';
+  /** Creates what is missing; an existing topic with another partition count is an error naming it. */
+  createTopics(topics: TopicSpec[]): Promise<void>;
+  /** Undefined when the topic does not exist. */
+  partitionCount(topic: string): Promise<number | undefined>;
+  /** High watermark (offset after the last record) of every partition, in partition order. */
+  endOffsets(topic: string): Promise<number[]>;
+  /** Committed offset per partition, in partition order; undefined where the group has none. */
+  committedOffsets(groupId: string, topic: string): Promise<(number | undefined)[]>;
+  joinGroup(options: GroupOptions): Promise<GroupMember>;
+  /** Initialising fences every earlier producer with this id and aborts its open transaction. */
+  transactionalProducer(transactionalId: string): Promise<TransactionalProducer>;
+  producer(): Promise<Producer>;
+  /**
+   * Reads committed records of one partition with offsets in [from, to), in batches, outside any group.
+   * Used to restore stores from changelogs; `to` is usually the end offset read just before.
+   */
+  readPartition(
+    topic: string,
+    partition: number,
+    from: number,
+    to: number,
+    onRecords: (records: BackendRecord[]) => Promise<void>,
+  ): Promise<void>;
+  close(): Promise<void>;
+}
