@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { projectRoot } from '../integration/stack/config.ts';
+import { describeCommand } from './describe.ts';
+import { lintCommand } from './lint.ts';
 import { stackCommand } from './stack.ts';
 
 const { version } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
@@ -16,6 +18,8 @@ const program = new Command('parley')
   .showHelpAfterError();
 
 program.addCommand(stackCommand());
+program.addCommand(lintCommand());
+program.addCommand(describeCommand());
 
 program.parseAsync(process.argv).catch((error: Error) => {
   console.error(`parley: ${error.message}`);
