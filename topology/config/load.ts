@@ -26,6 +26,10 @@ export interface LoadResult {
   spec?: TopologySpec;
   /** Every issue, in file order; each has a location. */
   issues: TopologyIssue[];
+  /** Where `{ avro: Name }` schemas are read from (absolute). */
+  schemasDir?: string;
+  /** Absolute paths of the modules named by `implementations:` (processor registrations). */
+  implementations?: string[];
 }
 
 export interface LoadOptions {
@@ -98,10 +102,14 @@ export function loadTopologyText(
     issues.push(issue.path ? { ...issue, location: locator.locate(issue.path) } : issue);
   }
   const hasError = issues.some((i) => i.severity === 'error');
+  const declared = (value as { implementations?: unknown }).implementations;
+  const modules = typeof declared === 'string' ? [declared] : Array.isArray(declared) ? declared.map(String) : [];
   return {
     ...(hasError || !validation.topology ? {} : { topology: validation.topology }),
     spec,
     issues: sortIssues(issues),
+    schemasDir: schemasDirOf(file, value),
+    implementations: modules.map((m) => resolve(dirname(resolve(file)), m)),
   };
 }
 

@@ -1,0 +1,273 @@
+/**
+ * StreamsApp runs a topology on a backend, like a KafkaStreams instance: it creates the topics, joins the
+ * application's consumer group, turns assigned partitions into tasks (restoring their stores from changelogs
+ * first), feeds them batches with back-pressure, drives wall-clock time, and closes tasks on revocation.
+ */
+import type { KeyValueStore } from '../../state/types.ts';
+import type { Backend, GroupMember, Producer, RecordBatch, TopicPartition } from '../backend/types.ts';
+import { changelogTopicName, type Subtopology, type Topology } from '../model.ts';
+import { internalTopics } from '../validate.ts';
+import type { ProcessorRegistry } from '../registry.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { atLeastOnceOutput, exactlyOnceOutput, type TaskOutput } from './output.ts';
+import { topicSerdes, type SerdeFactory, type TopicSerdes } from './serdes.ts';
+import type { StoreOpener, TaskStore } from './task-store.ts';
+import { StreamTask, type TaskEvents } from './task.ts';
+
+export interface AppEvents extends TaskEvents {
+  restoreProgress?(taskId: string, store: string, restored: number, total: number): void;
+  taskCreated?(taskId: string): void;
+  taskClosed?(taskId: string): void;
+  failed?(error: Error): void;
+}
+
+export interface StreamsAppOptions {
+  topology: Topology;
+  registry: ProcessorRegistry;
+  backend: Backend;
+  serdes: SerdeFactory;
+  openStore: StoreOpener;
+  clock?: Clock;
+  /** How long a task waits for an empty partition known to hold more data before processing anyway. */
+  maxTaskIdleMs?: number;
+  /** Back-pressure: a partition is paused once this many of its records wait in a task. */
+  maxBufferedRecords?: number;
+  /** Period of the wall-clock tick (punctuators, idle timeouts); 0 = none (the caller calls tick()). */
+  tickMs?: number;
+  events?: AppEvents;
+}
+
+export type AppState = 'created' | 'running' | 'stopped' | 'failed';
+
+export class StreamsApp {
+  state: AppState = 'created';
+  error: Error | undefined;
+  readonly #options: Required<Omit<StreamsAppOptions, 'events'>> & { events: AppEvents };
+  readonly #serdes: TopicSerdes;
+  readonly #tasks = new Map<string, StreamTask>();
+  readonly #paused = new Map<string, TopicPartition>();
+  #member: GroupMember | undefined;
+  #producer: Producer | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #failure: ((error: Error) => void)[] = [];
+
+  constructor(options: StreamsAppOptions) {
+    this.#options = {
+      clock: systemClock,
+      maxTaskIdleMs: 100,
+      maxBufferedRecords: 2_000,
+      tickMs: 50,
+      events: {},
+      ...options,
+    };
+    this.#serdes = topicSerdes(options.topology, options.serdes);
+  }
+
+  get application(): string {
+    return this.#options.topology.spec.application;
+  }
+
+  get groupId(): string {
+    return this.application;
+  }
+
+  get exactlyOnce(): boolean {
+    return this.#options.topology.spec.guarantee === 'exactly_once';
+  }
+
+  taskIds(): string[] {
+    return [...this.#tasks.keys()].sort();
+  }
+
+  /** A store of the task that owns `partition` of the store's sub-topology (for the test driver and queries). */
+  store<K, V>(name: string, partition: number): KeyValueStore<K, V> | undefined {
+    const sub = this.#options.topology.subtopologies.find((s) => s.stores.includes(name));
+    return this.#tasks.get(`${sub?.id}_${partition}`)?.store(name) as KeyValueStore<K, V> | undefined;
+  }
+
+  /** Resolves with the error that failed the application (it never resolves if none does). */
+  whenFailed(): Promise<Error> {
+    if (this.error) return Promise.resolve(this.error);
+    return new Promise((resolve) => this.#failure.push(resolve));
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'created') throw new Error(`application ${this.application} was already started`);
+    const { backend, topology } = this.#options;
+    await backend.createTopics([...topology.spec.topics, ...internalTopics(topology)]);
+    if (!this.exactlyOnce) this.#producer = await backend.producer();
+    this.state = 'running';
+    const sources = [...new Set(topology.subtopologies.flatMap((s) => s.sourceTopics))];
+    this.#member = await backend.joinGroup({
+      groupId: this.groupId,
+      topics: sources,
+      readCommitted: this.exactlyOnce,
+      fromBeginning: true,
+      handler: {
+        onAssigned: (tps) => this.#guard(() => this.#onAssigned(tps)),
+        onRevoked: (tps) => this.#guard(() => this.#onRevoked(tps)),
+        onBatch: (batch) => this.#guard(() => this.#onBatch(batch)),
+        // The client gave up (the handlers above never reject): nothing more will be delivered.
+        onError: (error) => this.#fail(error instanceof Error ? error : new Error(String(error))),
+      },
+    });
+    if (this.#options.tickMs > 0) {
+      this.#timer = setInterval(() => void this.tick(), this.#options.tickMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Advances wall-clock work on every task: punctuators and idle timeouts. */
+  async tick(): Promise<void> {
+    if (this.state !== 'running') return;
+    await this.#guard(async () => {
+      for (const task of this.#tasks.values()) await task.run();
+      this.#resumeDrained();
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.state === 'stopped') return;
+    if (this.state === 'running') this.state = 'stopped';
+    await this.#member?.stop().catch(() => undefined); // revokes and closes every task
+    for (const task of this.#tasks.values()) await task.close().catch(() => undefined);
+    this.#tasks.clear();
+    await this.#producer?.close();
+  }
+
+  /** Errors never escape into the backend: they fail the application, which stops consuming. */
+  async #guard(fn: () => Promise<void>): Promise<void> {
+    if (this.state === 'failed') return;
+    try {
+      await fn();
+    } catch (error) {
+      this.#fail(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.state === 'failed') return;
+    this.state = 'failed';
+    this.error = error;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#options.events.failed?.(error);
+    for (const notify of this.#failure) notify(error);
+    void this.#member?.stop().catch(() => undefined);
+  }
+
+  #subtopologyOf(topic: string): Subtopology {
+    const sub = this.#options.topology.subtopologies.find((s) => s.sourceTopics.includes(topic));
+    if (!sub) throw new Error(`topic ${topic} feeds no sub-topology of ${this.application}`);
+    return sub;
+  }
+
+  async #onAssigned(tps: TopicPartition[]): Promise<void> {
+    const wanted = new Map<string, { sub: Subtopology; partition: number }>();
+    for (const tp of tps) {
+      const sub = this.#subtopologyOf(tp.topic);
+      wanted.set(`${sub.id}_${tp.partition}`, { sub, partition: tp.partition });
+    }
+    for (const [id, { sub, partition }] of wanted) {
+      if (!this.#tasks.has(id)) this.#tasks.set(id, await this.#createTask(sub, partition));
+    }
+  }
+
+  async #createTask(sub: Subtopology, partition: number): Promise<StreamTask> {
+    const { backend, topology } = this.#options;
+    const id = `${sub.id}_${partition}`;
+    // The producer comes first: initialising it fences a zombie owner and aborts its open transaction, so the
+    // changelog below holds only committed data when it is read.
+    const output: TaskOutput = this.exactlyOnce
+      ? exactlyOnceOutput(await backend.transactionalProducer(`${this.application}-${id}`), this.groupId)
+      : atLeastOnceOutput(this.#producer!, () => this.#member!);
+    const stores: TaskStore[] = [];
+    for (const name of sub.stores) {
+      const spec = topology.spec.stores.find((s) => s.name === name)!;
+      const store = await this.#options.openStore(spec, id, partition);
+      if (spec.changelog) await this.#restore(id, store, partition);
+      stores.push(store);
+    }
+    const committed = await Promise.all(sub.sourceTopics.map((t) => backend.committedOffsets(this.groupId, t)));
+    const ends = await Promise.all(sub.sourceTopics.map((t) => backend.endOffsets(t)));
+    const task = new StreamTask({
+      topology,
+      subtopology: sub,
+      partition,
+      registry: this.#options.registry,
+      serdes: this.#serdes,
+      clock: this.#options.clock,
+      output,
+      stores,
+      startOffsets: committed.map((c) => c[partition] ?? 0),
+      endOffsets: ends.map((e) => e[partition] ?? 0),
+      maxTaskIdleMs: this.#options.maxTaskIdleMs,
+      events: this.#options.events,
+    });
+    await task.init();
+    this.#options.events.taskCreated?.(id);
+    return task;
+  }
+
+  async #restore(taskId: string, store: TaskStore, partition: number): Promise<void> {
+    const topic = changelogTopicName(this.application, store.spec.name);
+    const end = (await this.#options.backend.endOffsets(topic))[partition] ?? 0;
+    const from = Math.min(store.restoreFrom, end);
+    let restored = 0;
+    this.#options.events.restoreProgress?.(taskId, store.spec.name, 0, end - from);
+    await this.#options.backend.readPartition(topic, partition, from, end, async (records) => {
+      await store.restore(records.map((r) => ({ key: r.key ?? Buffer.alloc(0), value: r.value })));
+      restored += records.length;
+      this.#options.events.restoreProgress?.(taskId, store.spec.name, restored, end - from);
+    });
+    await store.flush(end);
+  }
+
+  async #onRevoked(tps: TopicPartition[]): Promise<void> {
+    const ids = new Set(tps.map((tp) => `${this.#subtopologyOf(tp.topic).id}_${tp.partition}`));
+    for (const id of ids) {
+      const task = this.#tasks.get(id);
+      if (!task) continue;
+      this.#tasks.delete(id);
+      await task.close(await this.#checkpoints(task));
+      this.#options.events.taskClosed?.(id);
+    }
+    for (const tp of tps) this.#paused.delete(`${tp.topic}/${tp.partition}`);
+  }
+
+  /** Changelog end offsets after the task's last commit: where a later restore may start. */
+  async #checkpoints(task: StreamTask): Promise<Map<string, number>> {
+    const checkpoints = new Map<string, number>();
+    const sub = this.#options.topology.subtopologies.find((s) => task.id.startsWith(`${s.id}_`))!;
+    for (const name of sub.stores) {
+      const spec = this.#options.topology.spec.stores.find((s) => s.name === name)!;
+      if (!spec.changelog) continue;
+      const ends = await this.#options.backend.endOffsets(changelogTopicName(this.application, name));
+      checkpoints.set(name, ends[task.partition] ?? 0);
+    }
+    return checkpoints;
+  }
+
+  async #onBatch(batch: RecordBatch): Promise<void> {
+    const sub = this.#subtopologyOf(batch.topic);
+    const task = this.#tasks.get(`${sub.id}_${batch.partition}`);
+    if (!task) throw new Error(`batch for ${batch.topic}[${batch.partition}] arrived before its task was created`);
+    const processing = task.enqueue(batch.topic, batch.records, batch.highWatermark);
+    if (task.buffered(batch.topic) > this.#options.maxBufferedRecords) {
+      this.#paused.set(`${batch.topic}/${batch.partition}`, { topic: batch.topic, partition: batch.partition });
+      this.#member!.pause([{ topic: batch.topic, partition: batch.partition }]);
+    }
+    await processing;
+    this.#resumeDrained();
+  }
+
+  #resumeDrained(): void {
+    for (const [key, tp] of this.#paused) {
+      const task = this.#tasks.get(`${this.#subtopologyOf(tp.topic).id}_${tp.partition}`);
+      if (!task || task.buffered(tp.topic) <= this.#options.maxBufferedRecords / 2) {
+        this.#paused.delete(key);
+        this.#member?.resume([tp]);
+      }
+    }
+  }
+}
