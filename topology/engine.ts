@@ -79,8 +79,8 @@ export function defaultStoreOpener(options: {
       keySerde: key,
       valueSerde: value,
       changelogPartitions: [partition],
-      // No fsync per flush: the changelog is the durable copy and replaying it is idempotent.
-      sync: false,
+      // fsync per flush (state/'s default): the checkpoint may only claim what RocksDB has on disk, or a power
+      // loss would skip changelog records on restore. A process crash alone would be safe either way.
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     const store = opened.store;
