@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { projectRoot } from '../integration/stack/config.ts';
 import { describeCommand } from './describe.ts';
 import { lintCommand } from './lint.ts';
+import { runCommand } from './run.ts';
 import { stackCommand } from './stack.ts';
 
 const { version } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
@@ -20,6 +21,7 @@ const program = new Command('parley')
 program.addCommand(stackCommand());
 program.addCommand(lintCommand());
 program.addCommand(describeCommand());
+program.addCommand(runCommand());
 
 program.parseAsync(process.argv).catch((error: Error) => {
   console.error(`parley: ${error.message}`);

@@ -53,6 +53,12 @@ export interface GroupHandler {
   onRevoked(partitions: TopicPartition[]): Promise<void>;
   /** One batch of one partition; the next batch of that partition waits until this resolves. */
   onBatch(batch: RecordBatch): Promise<void>;
+  /**
+   * The member failed and delivers nothing more: a handler callback rejected (`error` is what it rejected with;
+   * the failed batch is not consumed) or the client gave up. Called once; the member has left or is leaving the
+   * group, and stop() still runs onRevoked for what it held. Without onError the error is thrown uncaught.
+   */
+  onError?(error: unknown): void;
 }
 
 export interface GroupOptions {
@@ -99,7 +105,10 @@ export interface Backend {
   createTopics(topics: TopicSpec[]): Promise<void>;
   /** Undefined when the topic does not exist. */
   partitionCount(topic: string): Promise<number | undefined>;
-  /** High watermark (offset after the last record) of every partition, in partition order. */
+  /**
+   * End of every partition as a read_committed reader sees it, in partition order: the last stable offset, which
+   * is the high watermark whenever no transaction is open (kafkajs's admin lists offsets only at READ_COMMITTED).
+   */
   endOffsets(topic: string): Promise<number[]>;
   /** Committed offset per partition, in partition order; undefined where the group has none. */
   committedOffsets(groupId: string, topic: string): Promise<(number | undefined)[]>;

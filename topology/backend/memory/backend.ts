@@ -79,7 +79,7 @@ export class MemoryBackend implements Backend {
   }
 
   async endOffsets(topic: string): Promise<number[]> {
-    return this.logs(topic).map((log) => log.highWatermark);
+    return this.logs(topic).map((log) => log.lastStableOffset); // as kafka's admin reports it
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<(number | undefined)[]> {
