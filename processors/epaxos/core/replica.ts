@@ -1,0 +1,125 @@
+/**
+ * The pure EPaxos replica: `step(input)` applies one input and returns the Ready to act on. It reads no clock
+ * (time arrives as ticks) and no global randomness; the topology processor, unit tests and the simulator drive it
+ * identically. Messages of older epochs are fenced (DESIGN.md §4).
+ */
+import type { Message } from './messages.ts';
+import { onAccept, onAcceptReply, onCommit, onPreAccept, onPreAcceptReply, propose } from './normal.ts';
+import { onPrepare, onPrepareReply, onTryPreAccept, onTryPreAcceptReply, startRecovery } from './recovery.ts';
+import { ReplicaState, type CoreConfig, type Ready } from './state.ts';
+import { parseInstanceKey, type Command, type InstanceId, type InstanceRecord } from './types.ts';
+
+export type Input =
+  | { type: 'propose'; commands: Command[] }
+  | { type: 'message'; message: Message }
+  /** Advances the replica's logical time by one tick; overdue uncommitted instances start recovery. */
+  | { type: 'tick' }
+  /** Recover now (the instance blocks execution, or its leader's lease is gone). */
+  | { type: 'recover'; instance: InstanceId };
+
+export interface ReplicaStatus {
+  self: string;
+  epoch: number;
+  nextSlot: number;
+  instances: number;
+  uncommitted: number;
+  coordinating: number;
+  fencedMessages: number;
+}
+
+export class Replica {
+  readonly state: ReplicaState;
+  /** The id the last `propose` step created. */
+  lastProposed: InstanceId | undefined;
+
+  constructor(config: CoreConfig, restored?: { records: InstanceRecord[]; nextSlot: number }) {
+    this.state = new ReplicaState(config);
+    if (restored) {
+      // A replica rebuilt from its changelog: everything it voted stays voted; coordination is volatile, so
+      // anything unfinished is picked up again by recovery once its deadline passes.
+      for (const record of restored.records) this.state.save(record);
+      this.state.nextSlot = restored.nextSlot;
+      this.state.takeReady();
+    }
+  }
+
+  step(input: Input): Ready {
+    const s = this.state;
+    switch (input.type) {
+      case 'propose':
+        this.lastProposed = propose(s, input.commands);
+        break;
+      case 'tick':
+        this.#tick();
+        break;
+      case 'recover':
+        startRecovery(s, input.instance);
+        break;
+      case 'message':
+        this.#receive(input.message);
+        break;
+      default: {
+        const exhaustive: never = input;
+        throw new Error(`unknown input ${JSON.stringify(exhaustive)}`);
+      }
+    }
+    return s.takeReady();
+  }
+
+  #receive(m: Message): void {
+    const s = this.state;
+    if (m.to !== s.self) return;
+    if (m.epoch < s.config.epoch) {
+      s.fencedMessages++;
+      return;
+    }
+    switch (m.type) {
+      case 'PreAccept':
+        return onPreAccept(s, m);
+      case 'PreAcceptReply':
+        return onPreAcceptReply(s, m);
+      case 'Accept':
+        return onAccept(s, m);
+      case 'AcceptReply':
+        return onAcceptReply(s, m);
+      case 'Commit':
+        return onCommit(s, m);
+      case 'Prepare':
+        return onPrepare(s, m);
+      case 'PrepareReply':
+        return onPrepareReply(s, m);
+      case 'TryPreAccept':
+        return onTryPreAccept(s, m);
+      case 'TryPreAcceptReply':
+        return onTryPreAcceptReply(s, m);
+      default: {
+        const exhaustive: never = m;
+        throw new Error(`unknown message ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
+
+  #tick(): void {
+    const s = this.state;
+    s.now++;
+    for (const [key, deadline] of [...s.deadlines]) {
+      if (deadline > s.now) continue;
+      // Also when this replica coordinates it: replies may have been lost, and a new ballot starts over.
+      s.deadlines.set(key, s.now + s.recoveryDelay(parseInstanceKey(key)));
+      startRecovery(s, parseInstanceKey(key));
+    }
+  }
+
+  status(): ReplicaStatus {
+    const s = this.state;
+    return {
+      self: s.self,
+      epoch: s.config.epoch,
+      nextSlot: s.nextSlot,
+      instances: s.instances.size,
+      uncommitted: [...s.instances.values()].filter((r) => r.status !== 'committed').length,
+      coordinating: s.coordinating.size,
+      fencedMessages: s.fencedMessages,
+    };
+  }
+}

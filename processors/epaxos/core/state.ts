@@ -1,0 +1,205 @@
+/**
+ * A replica's protocol state and the Ready value a step produces (STYLE.md §1, after etcd-raft): the driver
+ * makes `persist` durable, then sends `send` — in Parley one Kafka transaction does both, with the input offset.
+ */
+import type { Message } from './messages.ts';
+import {
+  compareBallots,
+  instanceKey,
+  keysOf,
+  quorums,
+  type Attributes,
+  type Ballot,
+  type Command,
+  type InstanceId,
+  type InstanceKey,
+  type InstanceRecord,
+  type Quorums,
+  type ReplicaId,
+} from './types.ts';
+
+export class InvariantViolation extends Error {
+  override name = 'InvariantViolation';
+  readonly retriable = false;
+}
+
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new InvariantViolation(message);
+}
+
+export interface Ready {
+  /** Records changed by the step (latest version of each). */
+  persist: InstanceRecord[];
+  /** The next slot this replica will use; persisted so slots are never reused after a restart. */
+  nextSlot: number;
+  /** Only after `persist` is durable (votes wait for the disk: STYLE.md §2). */
+  send: Message[];
+  /** Instances that became committed in this step. */
+  committed: InstanceRecord[];
+}
+
+export interface CoreConfig {
+  self: ReplicaId;
+  members: ReplicaId[];
+  epoch: number;
+  /** 'slow' disables the fast path (the guardrail's mode). */
+  mode: 'fast' | 'slow';
+  /** Ticks an uncommitted instance may wait before this replica starts Explicit Prepare on it. */
+  recoveryTimeoutTicks: number;
+  /** TEST ONLY: shrink the fast quorum by one, to show the simulator catches an unsafe core (issue #7). */
+  unsafeFastQuorumMinusOne?: boolean;
+}
+
+/** Per key, per replica: the highest slot seen on that key and its seq (paper §4.5 compact deps). */
+type ConflictIndex = Map<string, Map<ReplicaId, { slot: number; seq: number }>>;
+
+/** What a replica coordinating an instance (as leader or recoverer) tracks; volatile, rebuilt by recovery. */
+export interface Coordination {
+  phase: 'preaccept' | 'accept' | 'prepare' | 'try-preaccept';
+  ballot: Ballot;
+  commands: Command[];
+  /** The attributes the leader proposed first (fast path needs every reply to equal them). */
+  initial: Attributes;
+  attributes: Attributes;
+  /** Replies by sender for the current phase. */
+  replies: Map<ReplicaId, Message>;
+  committedDeps: Set<InstanceKey>;
+  /** Recovery may not use the fast path. */
+  fastAllowed: boolean;
+}
+
+export class ReplicaState {
+  readonly config: CoreConfig;
+  readonly quorums: Quorums;
+  nextSlot = 0;
+  readonly instances = new Map<InstanceKey, InstanceRecord>();
+  readonly conflicts: ConflictIndex = new Map();
+  readonly coordinating = new Map<InstanceKey, Coordination>();
+  /** Tick at which an uncommitted instance becomes eligible for recovery. */
+  readonly deadlines = new Map<InstanceKey, number>();
+  now = 0;
+  /** Protocol messages dropped because they came from an older epoch. */
+  fencedMessages = 0;
+  #ready: Ready = { persist: [], nextSlot: 0, send: [], committed: [] };
+  #changed = new Map<InstanceKey, InstanceRecord>();
+
+  constructor(config: CoreConfig) {
+    assert(config.members.includes(config.self), `${config.self} is not a member of ${config.members.join(',')}`);
+    this.config = { ...config, members: [...config.members].sort() };
+    this.quorums = quorums(config.members.length);
+    this.nextSlot = 0;
+  }
+
+  get self(): ReplicaId {
+    return this.config.self;
+  }
+
+  get fastQuorum(): number {
+    return this.quorums.fast - (this.config.unsafeFastQuorumMinusOne ? 1 : 0);
+  }
+
+  /**
+   * Ticks before this replica recovers an instance: the leader itself first, then the others in member order
+   * after it, one timeout apart, so replicas rarely duel over the same instance.
+   */
+  recoveryDelay(id: InstanceId): number {
+    const members = this.config.members;
+    const leader = members.indexOf(id.replica);
+    const distance = leader < 0 ? 1 : (members.indexOf(this.self) - leader + members.length) % members.length;
+    return this.config.recoveryTimeoutTicks * (1 + distance);
+  }
+
+  others(): ReplicaId[] {
+    return this.config.members.filter((m) => m !== this.self);
+  }
+
+  record(id: InstanceId | InstanceKey): InstanceRecord | undefined {
+    return this.instances.get(typeof id === 'string' ? id : instanceKey(id));
+  }
+
+  /** Stores a new version of a record, keeps the conflict index current, and schedules it for persistence. */
+  save(record: InstanceRecord): void {
+    const key = instanceKey(record.id);
+    const previous = this.instances.get(key);
+    assert(
+      !previous || previous.status !== 'committed' || record.status === 'committed',
+      `instance ${key} went back from committed to ${record.status}`,
+    );
+    assert(!record.attributes.deps.includes(key), `instance ${key} depends on itself`);
+    this.instances.set(key, record);
+    this.#index(record);
+    this.#changed.set(key, record);
+    if (record.status === 'committed') {
+      this.deadlines.delete(key);
+      if (previous?.status !== 'committed') this.#ready.committed.push(record);
+    } else if (!this.deadlines.has(key)) {
+      this.deadlines.set(key, this.now + this.recoveryDelay(record.id));
+    }
+  }
+
+  #index(record: InstanceRecord): void {
+    for (const key of keysOf(record.commands)) {
+      let byReplica = this.conflicts.get(key);
+      if (!byReplica) this.conflicts.set(key, (byReplica = new Map()));
+      const entry = byReplica.get(record.id.replica);
+      if (!entry || entry.slot < record.id.slot) {
+        byReplica.set(record.id.replica, { slot: record.id.slot, seq: record.attributes.seq });
+      } else if (entry.slot === record.id.slot) {
+        entry.seq = record.attributes.seq;
+      }
+    }
+  }
+
+  /** Interfering instances this replica knows of (latest per key per replica) and the seq above them all. */
+  localAttributes(commands: Command[], self: InstanceId): Attributes {
+    const selfKey = instanceKey(self);
+    const deps = new Set<InstanceKey>();
+    let maxSeq = 0;
+    for (const key of keysOf(commands)) {
+      for (const [replica, entry] of this.conflicts.get(key) ?? []) {
+        const dep = instanceKey({ replica, slot: entry.slot });
+        if (dep === selfKey) {
+          // Our own instance is the latest on this key: an older one of the same replica may still interfere.
+          const older = this.#olderOnKey(key, self);
+          if (older) {
+            deps.add(instanceKey(older.id));
+            maxSeq = Math.max(maxSeq, older.attributes.seq);
+          }
+          continue;
+        }
+        deps.add(dep);
+        maxSeq = Math.max(maxSeq, entry.seq);
+      }
+    }
+    return { seq: maxSeq + 1, deps: [...deps].sort() };
+  }
+
+  /** The highest-slot instance of `self.replica` below `self.slot` on `key`, if this replica knows one. */
+  #olderOnKey(key: string, self: InstanceId): InstanceRecord | undefined {
+    for (let slot = self.slot - 1; slot >= 0; slot--) {
+      const record = this.instances.get(instanceKey({ replica: self.replica, slot }));
+      if (record && keysOf(record.commands).includes(key)) return record;
+    }
+    return undefined;
+  }
+
+  send(message: Message): void {
+    this.#ready.send.push(message);
+  }
+
+  /** Takes the accumulated Ready and starts a new one. */
+  takeReady(): Ready {
+    const ready = { ...this.#ready, persist: [...this.#changed.values()], nextSlot: this.nextSlot };
+    this.#ready = { persist: [], nextSlot: this.nextSlot, send: [], committed: [] };
+    this.#changed = new Map();
+    return ready;
+  }
+
+  /** A ballot above every ballot this replica has seen for the instance, owned by this replica. */
+  nextBallot(current: Ballot): Ballot {
+    const epoch = Math.max(current.epoch, this.config.epoch);
+    const next = { epoch, round: (current.epoch === epoch ? current.round : 0) + 1, replica: this.self };
+    assert(compareBallots(next, current) > 0, 'a recovery ballot must exceed the promised one');
+    return next;
+  }
+}
