@@ -59,7 +59,7 @@ export class TopologyTestDriver {
       openStore: options.openStore,
       clock: this.clock,
       tickMs: 0,
-      maxTaskIdleMs: options.maxTaskIdleMs ?? 0,
+      ...(options.maxTaskIdleMs !== undefined ? { maxTaskIdleMs: options.maxTaskIdleMs } : {}),
       ...(options.events ? { events: options.events } : {}),
     });
   }

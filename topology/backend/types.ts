@@ -42,6 +42,11 @@ export interface RecordBatch extends TopicPartition {
   records: BackendRecord[];
   /** Offset after the last record in the partition when the batch was fetched. */
   highWatermark: number;
+  /**
+   * Offset after the last log entry this batch covered, transaction markers and aborted records included: the
+   * consumer's position once the batch is consumed (a task needs it to know it has caught up).
+   */
+  nextOffset: number;
   /** Keeps the group membership alive during long work on this batch. */
   heartbeat(): Promise<void>;
 }
@@ -53,6 +58,11 @@ export interface GroupHandler {
   onRevoked(partitions: TopicPartition[]): Promise<void>;
   /** One batch of one partition; the next batch of that partition waits until this resolves. */
   onBatch(batch: RecordBatch): Promise<void>;
+  /**
+   * The position moved over entries with nothing to deliver (only markers or aborted records). Optional: only
+   * consumers that track positions (tasks waiting for a partition to catch up) need it.
+   */
+  onPosition?(position: TopicPartition & { nextOffset: number; highWatermark: number }): void;
   /**
    * The member failed and delivers nothing more: a handler callback rejected (`error` is what it rejected with;
    * the failed batch is not consumed) or the client gave up. Called once; the member has left or is leaving the

@@ -54,7 +54,8 @@ export class StreamsApp {
   constructor(options: StreamsAppOptions) {
     this.#options = {
       clock: systemClock,
-      maxTaskIdleMs: 100,
+      // A cap, not a delay: tasks wait for known data (partition-group.ts); this only bounds a stuck partition.
+      maxTaskIdleMs: 10_000,
       maxBufferedRecords: 2_000,
       tickMs: 50,
       events: {},
@@ -107,6 +108,12 @@ export class StreamsApp {
         onAssigned: (tps) => this.#guard(() => this.#onAssigned(tps)),
         onRevoked: (tps) => this.#guard(() => this.#onRevoked(tps)),
         onBatch: (batch) => this.#guard(() => this.#onBatch(batch)),
+        onPosition: (p) =>
+          void this.#guard(async () => {
+            await this.#tasks
+              .get(`${this.#subtopologyOf(p.topic).id}_${p.partition}`)
+              ?.advance(p.topic, p.nextOffset, p.highWatermark);
+          }),
         // The client gave up (the handlers above never reject): nothing more will be delivered.
         onError: (error) => this.#fail(error instanceof Error ? error : new Error(String(error))),
       },
@@ -252,7 +259,7 @@ export class StreamsApp {
     const sub = this.#subtopologyOf(batch.topic);
     const task = this.#tasks.get(`${sub.id}_${batch.partition}`);
     if (!task) throw new Error(`batch for ${batch.topic}[${batch.partition}] arrived before its task was created`);
-    const processing = task.enqueue(batch.topic, batch.records, batch.highWatermark);
+    const processing = task.enqueue(batch.topic, batch.records, batch.highWatermark, batch.nextOffset);
     if (task.buffered(batch.topic) > this.#options.maxBufferedRecords) {
       this.#paused.set(`${batch.topic}/${batch.partition}`, { topic: batch.topic, partition: batch.partition });
       this.#member!.pause([{ topic: batch.topic, partition: batch.partition }]);

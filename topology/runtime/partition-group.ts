@@ -2,8 +2,9 @@
  * A task's buffered input across its source partitions, after Kafka Streams' PartitionGroup: the next record
  * is the one with the smallest timestamp among the partitions' heads (ties: the earlier topic in the
  * sub-topology's order), so a task that joins a stream with a table sees them in event-time order on every
- * backend. While a partition is empty but known to hold more data, the task waits (up to maxTaskIdleMs) rather
- * than guess.
+ * backend. While a partition is empty but known to hold more data, the task waits rather than guess (as Kafka
+ * Streams does with max.task.idle.ms=0, KIP-695); maxTaskIdleMs only caps that wait, for a partition stuck
+ * behind a transaction that never ends.
  */
 import type { BackendRecord } from '../backend/types.ts';
 
@@ -31,14 +32,21 @@ export class PartitionGroup {
     }));
   }
 
-  add(topic: string, records: BackendRecord[], highWatermark: number): void {
+  /** `nextOffset`: the fetch position after the batch, markers included (RecordBatch.nextOffset). */
+  add(topic: string, records: BackendRecord[], highWatermark: number, nextOffset: number): void {
     const queue = this.#queue(topic);
     if (queue.head > 1024 && queue.head * 2 > queue.records.length) {
       queue.records = queue.records.slice(queue.head);
       queue.head = 0;
     }
     queue.records.push(...records);
-    queue.fetched = records[records.length - 1]!.offset + 1;
+    this.advance(topic, Math.max(nextOffset, records[records.length - 1]!.offset + 1), highWatermark);
+  }
+
+  /** The fetch position moved (possibly over markers only, with nothing to buffer). */
+  advance(topic: string, nextOffset: number, highWatermark: number): void {
+    const queue = this.#queue(topic);
+    queue.fetched = Math.max(queue.fetched, nextOffset);
     queue.knownEnd = Math.max(queue.knownEnd, highWatermark);
   }
 

@@ -153,8 +153,14 @@ export class StreamTask implements ContextHost {
   // ---- input --------------------------------------------------------------------------------------------
 
   /** Buffers a batch and processes whatever can be processed now; resolves after the resulting commit. */
-  enqueue(topic: string, records: BackendRecord[], highWatermark: number): Promise<void> {
-    this.#group.add(topic, records, highWatermark);
+  enqueue(topic: string, records: BackendRecord[], highWatermark: number, nextOffset: number): Promise<void> {
+    this.#group.add(topic, records, highWatermark, nextOffset);
+    return this.run();
+  }
+
+  /** The partition's fetch position moved over markers only: a task waiting for it may go on. */
+  advance(topic: string, nextOffset: number, highWatermark: number): Promise<void> {
+    this.#group.advance(topic, nextOffset, highWatermark);
     return this.run();
   }
 

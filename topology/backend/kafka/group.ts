@@ -106,6 +106,20 @@ export class KafkaGroupMember implements GroupMember {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
         this.#onGroupJoin(payload.memberId, payload.memberAssignment),
       );
+      // Batches of only markers or aborted records never reach eachBatch; kafkajs resolves them itself and
+      // reports how far it got here (runner.js, kafkajs#1256). batchSize 0 tells them from delivered batches.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const key = tpKey(payload);
+        if (payload.batchSize !== 0 || this.#state !== 'running' || !this.#owned.has(key)) return;
+        const nextOffset = Number(payload.lastOffset) + 1;
+        this.#positions.set(key, nextOffset);
+        this.#handler.onPosition?.({
+          topic: payload.topic,
+          partition: payload.partition,
+          nextOffset,
+          highWatermark: Number(payload.highWatermark),
+        });
+      });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart) this.#fail(toBackendError(payload.error, `consumer of group ${this.groupId}`));
       });
@@ -181,6 +195,7 @@ export class KafkaGroupMember implements GroupMember {
         ...tp,
         records,
         highWatermark: Number(batch.highWatermark),
+        nextOffset: Number(batch.lastOffset()) + 1,
         heartbeat: () => this.#heartbeat(payload),
       }))();
     this.#inFlight.add(delivery);

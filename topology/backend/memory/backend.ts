@@ -273,8 +273,11 @@ export class MemoryBackend implements Backend {
           partition: tp.partition,
           records,
           highWatermark: log.highWatermark,
+          nextOffset: next,
           heartbeat: async () => {},
         });
+      } else if (next > position) {
+        member.handler.onPosition?.({ ...tp, nextOffset: next, highWatermark: log.highWatermark });
       }
       // A rebalance during the batch reset positions; only a still-assigned partition moves on.
       if (member.positions.get(key) === position) member.positions.set(key, next);
