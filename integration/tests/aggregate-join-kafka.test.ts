@@ -156,7 +156,10 @@ test(
 
       // A fresh state directory: the stores can only come back from their changelogs.
       const second = startChild(suffix, join(stateRoot, 'kill-2'), logs);
-      await reader.until(load.payments.length, 240_000);
+      await reader.until(load.payments.length, 240_000).catch((error: Error) => {
+        second.kill('SIGKILL');
+        throw new Error(`${error.message}; seen at the kill: ${seenAtKill}; child log:\n${logs.join('').slice(-6000)}`);
+      });
       second.kill('SIGTERM');
       assert.equal(await exited(second), 0, `clean stop; log:\n${logs.join('').slice(-3000)}`);
     } finally {
