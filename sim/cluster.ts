@@ -10,6 +10,7 @@ import { Replica, type Input } from '../processors/epaxos/core/replica.ts';
 import type { CoreConfig, Ready } from '../processors/epaxos/core/state.ts';
 import {
   instanceKey,
+  parseInstanceKey,
   type Command,
   type InstanceId,
   type InstanceKey,
@@ -47,6 +48,13 @@ export class Cluster {
   /** Per replica, the hop count of the step in which each instance committed there. */
   readonly commitHops = new Map<ReplicaId, Map<InstanceKey, number>>();
   readonly crashed = new Set<ReplicaId>();
+  /** Logical time, advanced by whoever drives the cluster; commits are stamped with it. */
+  time = 0;
+  /** When each instance first committed at its own leader: the client's acknowledgement. */
+  readonly acknowledgedAt = new Map<InstanceKey, number>();
+  readonly proposedAt = new Map<InstanceKey, number>();
+  /** Per replica, instances blocking execution and since when (ticks), for recovery of unknown deps. */
+  readonly #blockedSince = new Map<ReplicaId, Map<InstanceKey, number>>();
   pool: InFlight[] = [];
   #seq = 0;
   readonly #config: (id: ReplicaId) => CoreConfig;
@@ -84,29 +92,52 @@ export class Cluster {
     for (const record of ready.persist) durable.records.set(instanceKey(record.id), structuredClone(record));
     durable.nextSlot = ready.nextSlot;
     for (const record of ready.committed) {
-      this.commitHops.get(id)!.set(instanceKey(record.id), hops);
+      const key = instanceKey(record.id);
+      this.commitHops.get(id)!.set(key, hops);
+      if (record.id.replica === id && !this.acknowledgedAt.has(key)) this.acknowledgedAt.set(key, this.time);
       this.executors.get(id)!.add(record);
     }
-    if (ready.committed.length > 0) this.executed.get(id)!.push(...this.executors.get(id)!.run().executed);
+    if (ready.committed.length > 0) this.#execute(id);
     for (const message of ready.send) this.pool.push({ seq: this.#seq++, message, hops: hops + 1 });
     return ready;
   }
 
   propose(id: ReplicaId, commands: Command[]): InstanceId {
     this.step(id, { type: 'propose', commands });
-    return this.replica(id).lastProposed!;
+    const instance = this.replica(id).lastProposed!;
+    this.proposedAt.set(instanceKey(instance), this.time);
+    return instance;
+  }
+
+  #execute(id: ReplicaId): void {
+    const { executed, blockedOn } = this.executors.get(id)!.run();
+    this.executed.get(id)!.push(...executed);
+    const since = this.#blockedSince.get(id) ?? new Map<InstanceKey, number>();
+    const now = this.replica(id).state.now;
+    this.#blockedSince.set(id, new Map(blockedOn.map((k) => [k, since.get(k) ?? now])));
   }
 
   /** Delivers one message from the pool (by position); a message to a crashed replica is lost. */
   deliver(position: number): void {
-    const [flight] = this.pool.splice(position, 1);
+    const flight = this.pool[position];
     if (!flight) throw new RangeError(`no message at position ${position}`);
+    if (this.crashed.has(flight.message.to)) throw new Error(`${flight.message.to} is down: it cannot receive`);
+    this.pool.splice(position, 1);
     this.step(flight.message.to, { type: 'message', message: flight.message }, flight.hops);
+  }
+
+  /** Positions of messages whose receiver is up (and that `blocked` does not hold back). */
+  deliverable(blocked: (m: Message) => boolean = () => false): number[] {
+    const out: number[] = [];
+    this.pool.forEach((f, i) => {
+      if (!this.crashed.has(f.message.to) && !blocked(f.message)) out.push(i);
+    });
+    return out;
   }
 
   /** Delivers the first message matching `where`; returns false when none matches. */
   deliverWhere(where: (m: Message) => boolean): boolean {
-    const position = this.pool.findIndex((f) => where(f.message));
+    const position = this.pool.findIndex((f) => !this.crashed.has(f.message.to) && where(f.message));
     if (position < 0) return false;
     this.deliver(position);
     return true;
@@ -119,20 +150,40 @@ export class Cluster {
   }
 
   /** Delivers in FIFO order until the pool is empty (or `limit` deliveries, against livelock). */
+  /** Delivers in FIFO order until nothing is deliverable (or `limit` deliveries, against livelock). */
   deliverAll(limit = 100_000): void {
-    for (let i = 0; this.pool.length > 0; i++) {
+    for (let i = 0; ; i++) {
+      const [next] = this.deliverable();
+      if (next === undefined) return;
       if (i >= limit) throw new Error(`still ${this.pool.length} messages in flight after ${limit} deliveries`);
-      this.deliver(0);
+      this.deliver(next);
     }
   }
 
+  /**
+   * Advances a replica's ticks. An instance that has blocked execution for two recovery timeouts and that the
+   * replica itself never saw (so it has no deadline of its own) is recovered (DESIGN.md §3).
+   */
   tick(id?: ReplicaId): void {
-    for (const r of id ? [id] : this.ids) this.step(r, { type: 'tick' });
+    for (const r of id ? [id] : this.ids) {
+      if (this.crashed.has(r)) continue;
+      this.step(r, { type: 'tick' });
+      const now = this.replica(r).state.now;
+      const timeout = 2 * (this.options.recoveryTimeoutTicks ?? 10);
+      for (const [key, since] of this.#blockedSince.get(r) ?? []) {
+        if (now - since < timeout || this.replica(r).state.record(key)) continue;
+        this.#blockedSince.get(r)!.set(key, now);
+        this.step(r, { type: 'recover', instance: parseInstanceKey(key) });
+      }
+    }
   }
 
+  /**
+   * Stops a replica between two steps. Messages to it stay in the pool: on Kafka they wait in the protocol topic
+   * and are consumed after the restart (a step is atomic: its records and messages commit in one transaction).
+   */
   crash(id: ReplicaId): void {
     this.crashed.add(id);
-    this.pool = this.pool.filter((f) => f.message.to !== id);
   }
 
   /** Restarts a crashed replica from what it persisted (its changelog), executor included. */
@@ -143,8 +194,8 @@ export class Cluster {
     const executor = new Executor(this.executed.get(id)!.map((r) => instanceKey(r.id)));
     for (const record of records) if (record.status === 'committed') executor.add(record);
     this.executors.set(id, executor);
-    this.executed.get(id)!.push(...executor.run().executed);
     this.crashed.delete(id);
+    this.#execute(id);
   }
 
   committedAt(id: ReplicaId, instance: InstanceId): InstanceRecord | undefined {

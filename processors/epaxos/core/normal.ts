@@ -68,6 +68,11 @@ export function onPreAccept(s: ReplicaState, m: PreAccept): void {
   }
   // A late PreAccept cannot undo a later phase: the vote already cast stands, and so does a commit.
   if (existing && (existing.status === 'committed' || existing.status === 'accepted')) return;
+  // A duplicate at the ballot already voted gets the same answer: changing a vote the leader may have counted
+  // for the fast path would let recovery choose other attributes.
+  if (existing?.status === 'preaccepted' && compareBallots(existing.vbal, m.ballot) === 0) {
+    return reply(s, m, true, existing.attributes);
+  }
   const local = s.localAttributes(m.commands, m.instance);
   const attributes = mergeAttributes(m.attributes, local);
   const eq = isDefaultBallotOf(m.ballot, m.instance.replica) && sameAttributes(attributes, m.attributes);

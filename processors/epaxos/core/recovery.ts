@@ -80,8 +80,13 @@ export function startRecovery(s: ReplicaState, id: InstanceId): void {
 export function onPrepare(s: ReplicaState, m: Prepare): void {
   const existing = s.record(m.instance);
   const base = { from: s.self, to: m.from, epoch: s.config.epoch, instance: m.instance, ballot: m.ballot };
-  if (existing && compareBallots(m.ballot, existing.ballot) <= 0) {
+  if (existing && compareBallots(m.ballot, existing.ballot) < 0) {
     return s.send({ type: 'PrepareReply', ...base, ok: false, promised: existing.ballot });
+  }
+  if (existing && compareBallots(m.ballot, existing.ballot) === 0) {
+    // The same recoverer asking again (a duplicate): the promise stands, answer as before.
+    const again = reportOf(existing);
+    return s.send({ type: 'PrepareReply', ...base, ok: true, ...(again ? { report: again } : {}) });
   }
   s.save(
     existing
@@ -256,7 +261,12 @@ export function onTryPreAcceptReply(s: ReplicaState, m: TryPreAcceptReply): void
     // A committed conflict proves γ was not fast-committed with these attributes: plain Phase 1 is safe.
     return startPhase1(s, m.instance, c.commands, c.ballot, false);
   } else if (m.conflict) {
-    // Defer (§4.4): the conflicting instance must be decided first; our deadline retries recovery later.
+    // Two recoveries deferred on each other: neither instance can have been fast-committed with attributes that
+    // omit the other (they would see each other), so plain Phase 1 is safe, and it breaks the wait (Go impl.).
+    if (s.deferredOn.get(m.conflict.instance) === key) return startPhase1(s, m.instance, c.commands, c.ballot, false);
+    // Otherwise defer (§4.4): the conflicting instance is decided first (its own deadline recovers it; starting
+    // that here made two recoverers preempt each other forever in the simulator), our deadline retries this one.
+    s.deferredOn.set(key, m.conflict.instance);
     s.coordinating.delete(key);
     return;
   }

@@ -74,10 +74,18 @@ export class ReplicaState {
   nextSlot = 0;
   readonly instances = new Map<InstanceKey, InstanceRecord>();
   readonly conflicts: ConflictIndex = new Map();
+  /**
+   * Highest seq of any instance seen on each key. seq must exceed every interfering instance's, not only the
+   * deps named: an older instance stood for by a later one can have the higher seq (found by the simulator,
+   * seed 384: a real-time violation inside a strongly connected component).
+   */
+  readonly maxSeqByKey = new Map<string, number>();
   readonly coordinating = new Map<InstanceKey, Coordination>();
   /** Tick at which an uncommitted instance becomes eligible for recovery. */
   readonly deadlines = new Map<InstanceKey, number>();
   now = 0;
+  /** TryPreAccept recoveries deferred, each on the uncommitted instance that blocked it (§4.4). Volatile. */
+  readonly deferredOn = new Map<InstanceKey, InstanceKey>();
   /** Protocol messages dropped because they came from an older epoch. */
   fencedMessages = 0;
   #ready: Ready = { persist: [], nextSlot: 0, send: [], committed: [] };
@@ -139,6 +147,7 @@ export class ReplicaState {
 
   #index(record: InstanceRecord): void {
     for (const key of keysOf(record.commands)) {
+      this.maxSeqByKey.set(key, Math.max(this.maxSeqByKey.get(key) ?? 0, record.attributes.seq));
       let byReplica = this.conflicts.get(key);
       if (!byReplica) this.conflicts.set(key, (byReplica = new Map()));
       const entry = byReplica.get(record.id.replica);
@@ -150,25 +159,30 @@ export class ReplicaState {
     }
   }
 
-  /** Interfering instances this replica knows of (latest per key per replica) and the seq above them all. */
+  /**
+   * Interfering instances this replica knows of, and the seq above them all. Per key and replica the latest
+   * instance stands for the older ones (each instance depends on its leader's previous one on the key), with one
+   * exception: when the instance being (re)computed is not the latest of its own leader on a key — recovery
+   * recomputes old instances — the latest one below it must be named too, or nothing would lead back to it.
+   */
   localAttributes(commands: Command[], self: InstanceId): Attributes {
     const selfKey = instanceKey(self);
     const deps = new Set<InstanceKey>();
     let maxSeq = 0;
+    const add = (key: InstanceKey, seq: number): void => {
+      if (key === selfKey) return;
+      deps.add(key);
+      maxSeq = Math.max(maxSeq, seq);
+    };
     for (const key of keysOf(commands)) {
+      // Recomputing an instance already indexed (recovery) may count its own seq: a higher seq is always safe.
+      maxSeq = Math.max(maxSeq, this.maxSeqByKey.get(key) ?? 0);
       for (const [replica, entry] of this.conflicts.get(key) ?? []) {
-        const dep = instanceKey({ replica, slot: entry.slot });
-        if (dep === selfKey) {
-          // Our own instance is the latest on this key: an older one of the same replica may still interfere.
+        add(instanceKey({ replica, slot: entry.slot }), entry.seq);
+        if (replica === self.replica && entry.slot >= self.slot) {
           const older = this.#olderOnKey(key, self);
-          if (older) {
-            deps.add(instanceKey(older.id));
-            maxSeq = Math.max(maxSeq, older.attributes.seq);
-          }
-          continue;
+          if (older) add(instanceKey(older.id), older.attributes.seq);
         }
-        deps.add(dep);
-        maxSeq = Math.max(maxSeq, entry.seq);
       }
     }
     return { seq: maxSeq + 1, deps: [...deps].sort() };
