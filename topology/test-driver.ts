@@ -8,6 +8,7 @@ import type { KeyValueStore } from '../state/types.ts';
 import { MemoryBackend } from './backend/memory/backend.ts';
 import type { BackendHeaders } from './backend/types.ts';
 import type { Topology } from './model.ts';
+import { internalTopics } from './validate.ts';
 import type { StreamRecord } from './processor.ts';
 import type { ProcessorRegistry } from './registry.ts';
 import { StreamsApp, type AppEvents } from './runtime/app.ts';
@@ -50,7 +51,9 @@ export class TopologyTestDriver {
       clock: () => this.clock.now(),
       ...(options.random ? { random: options.random } : {}),
     });
-    this.#serdes = topicSerdes(topology, options.serdes);
+    // Internal topics too, so readOutput can read dead letters (bytes) and changelogs (the store's formats).
+    const withInternal = { ...topology.spec, topics: [...topology.spec.topics, ...internalTopics(topology)] };
+    this.#serdes = topicSerdes({ ...topology, spec: withInternal }, options.serdes);
     this.app = new StreamsApp({
       topology,
       registry: options.registry,
@@ -66,8 +69,14 @@ export class TopologyTestDriver {
 
   static async create(topology: Topology, options: TestDriverOptions): Promise<TopologyTestDriver> {
     const driver = new TopologyTestDriver(topology, options);
-    await driver.app.start();
-    await driver.settle();
+    try {
+      await driver.app.start();
+      await driver.settle();
+    } catch (error) {
+      // The caller never gets the driver to close: release its stores (RocksDB locks) here.
+      await driver.close().catch(() => undefined);
+      throw error;
+    }
     return driver;
   }
 
@@ -111,9 +120,17 @@ export class TopologyTestDriver {
 
   /** Runs deliveries and ticks until nothing changes; throws the application's error if it failed. */
   async settle(): Promise<void> {
-    await this.backend.runUntilIdle();
-    await this.app.tick();
-    await this.backend.runUntilIdle();
+    // Everything deliverable is buffered before any of it is processed (StreamsApp.bufferOnly says why); again
+    // while processing made more deliverable (topic loops, downstream sub-topologies, resumed partitions).
+    do {
+      this.app.bufferOnly = true;
+      try {
+        await this.backend.runUntilIdle();
+      } finally {
+        this.app.bufferOnly = false;
+      }
+      await this.app.tick();
+    } while (!this.app.error && this.backend.hasDeliverable());
     if (this.app.error) throw this.app.error;
   }
 

@@ -15,6 +15,7 @@ import type { StoreOpener, TaskStore } from './task-store.ts';
 import { StreamTask, type TaskEvents } from './task.ts';
 
 export interface AppEvents extends TaskEvents {
+  /** In changelog offsets (transaction markers included), from 0 up to exactly `total` once restored. */
   restoreProgress?(taskId: string, store: string, restored: number, total: number): void;
   taskCreated?(taskId: string): void;
   taskClosed?(taskId: string): void;
@@ -42,6 +43,13 @@ export type AppState = 'created' | 'running' | 'stopped' | 'failed';
 export class StreamsApp {
   state: AppState = 'created';
   error: Error | undefined;
+  /**
+   * While true, batches are only buffered in their tasks; the next tick() processes them (the test driver's
+   * settle() does this). Delivered one partition at a time, as the manual memory backend does, a task would
+   * process one topic's records before it learned that a co-partitioned topic holds older ones; buffering all
+   * that is deliverable first gives the event-time order a first poll across all partitions gives.
+   */
+  bufferOnly = false;
   readonly #options: Required<Omit<StreamsAppOptions, 'events'>> & { events: AppEvents };
   readonly #serdes: TopicSerdes;
   readonly #tasks = new Map<string, StreamTask>();
@@ -112,12 +120,18 @@ export class StreamsApp {
           void this.#guard(async () => {
             await this.#tasks
               .get(`${this.#subtopologyOf(p.topic).id}_${p.partition}`)
-              ?.advance(p.topic, p.nextOffset, p.highWatermark);
+              ?.advance(p.topic, p.nextOffset, p.highWatermark, !this.bufferOnly);
           }),
         // The client gave up (the handlers above never reject): nothing more will be delivered.
         onError: (error) => this.#fail(error instanceof Error ? error : new Error(String(error))),
       },
     });
+    // The first assignment ran inside joinGroup, before #member was set: if it failed the app, #fail could not
+    // leave the group, and the member would hold its partitions for nobody (the handlers ignore a failed app).
+    if ((this.state as AppState) === 'failed') {
+      await this.#member.stop().catch(() => undefined);
+      return;
+    }
     if (this.#options.tickMs > 0) {
       this.#timer = setInterval(() => void this.tick(), this.#options.tickMs);
       this.#timer.unref();
@@ -181,19 +195,35 @@ export class StreamsApp {
   }
 
   async #createTask(sub: Subtopology, partition: number): Promise<StreamTask> {
-    const { backend, topology } = this.#options;
     const id = `${sub.id}_${partition}`;
     // The producer comes first: initialising it fences a zombie owner and aborts its open transaction, so the
     // changelog below holds only committed data when it is read.
     const output: TaskOutput = this.exactlyOnce
-      ? exactlyOnceOutput(await backend.transactionalProducer(`${this.application}-${id}`), this.groupId)
+      ? exactlyOnceOutput(await this.#options.backend.transactionalProducer(`${this.application}-${id}`), this.groupId)
       : atLeastOnceOutput(this.#producer!, () => this.#member!);
     const stores: TaskStore[] = [];
+    try {
+      const task = await this.#startTask(sub, partition, output, stores);
+      this.#options.events.taskCreated?.(id);
+      return task;
+    } catch (error) {
+      // A task that did not start releases what it opened: RocksDB keeps its directory locked until closed, so
+      // the next attempt in this process (a restarted app, the next assignment) could not open the store.
+      for (const store of stores) await store.close().catch(() => undefined);
+      await output.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Opens and restores the stores (into `stores`, for the caller to close on failure), then builds the task. */
+  async #startTask(sub: Subtopology, partition: number, output: TaskOutput, stores: TaskStore[]): Promise<StreamTask> {
+    const { backend, topology } = this.#options;
+    const id = `${sub.id}_${partition}`;
     for (const name of sub.stores) {
       const spec = topology.spec.stores.find((s) => s.name === name)!;
       const store = await this.#options.openStore(spec, id, partition);
-      if (spec.changelog) await this.#restore(id, store, partition);
       stores.push(store);
+      if (spec.changelog) await this.#restore(id, store, partition);
     }
     const committed = await Promise.all(sub.sourceTopics.map((t) => backend.committedOffsets(this.groupId, t)));
     const ends = await Promise.all(sub.sourceTopics.map((t) => backend.endOffsets(t)));
@@ -212,7 +242,6 @@ export class StreamsApp {
       events: this.#options.events,
     });
     await task.init();
-    this.#options.events.taskCreated?.(id);
     return task;
   }
 
@@ -220,13 +249,18 @@ export class StreamsApp {
     const topic = changelogTopicName(this.application, store.spec.name);
     const end = (await this.#options.backend.endOffsets(topic))[partition] ?? 0;
     const from = Math.min(store.restoreFrom, end);
-    let restored = 0;
-    this.#options.events.restoreProgress?.(taskId, store.spec.name, 0, end - from);
+    const progress = (offset: number) =>
+      this.#options.events.restoreProgress?.(taskId, store.spec.name, offset - from, end - from);
+    progress(from);
+    // Progress counts offsets, as the total does: under exactly_once transaction markers take offsets too, so
+    // counting records would never reach the total.
+    let position = from;
     await this.#options.backend.readPartition(topic, partition, from, end, async (records) => {
       await store.restore(records.map((r) => ({ key: r.key ?? Buffer.alloc(0), value: r.value })));
-      restored += records.length;
-      this.#options.events.restoreProgress?.(taskId, store.spec.name, restored, end - from);
+      position = records[records.length - 1]!.offset + 1;
+      progress(position);
     });
+    if (position < end) progress(end); // the range ended in markers or aborted records
     await store.flush(end);
   }
 
@@ -239,7 +273,11 @@ export class StreamsApp {
       await task.close(await this.#checkpoints(task));
       this.#options.events.taskClosed?.(id);
     }
-    for (const tp of tps) this.#paused.delete(`${tp.topic}/${tp.partition}`);
+    // Forget our pauses of what was taken away, and lift them: a client keeps a partition paused across a
+    // rebalance (kafkajs does, and so does the memory backend), so one that comes back to this member would
+    // otherwise stay paused with nobody left to resume it.
+    const lifted = tps.filter((tp) => this.#paused.delete(`${tp.topic}/${tp.partition}`));
+    if (lifted.length > 0) this.#member?.resume(lifted);
   }
 
   /** Changelog end offsets after the task's last commit: where a later restore may start. */
@@ -259,7 +297,8 @@ export class StreamsApp {
     const sub = this.#subtopologyOf(batch.topic);
     const task = this.#tasks.get(`${sub.id}_${batch.partition}`);
     if (!task) throw new Error(`batch for ${batch.topic}[${batch.partition}] arrived before its task was created`);
-    const processing = task.enqueue(batch.topic, batch.records, batch.highWatermark, batch.nextOffset);
+    const { topic, records, highWatermark, nextOffset } = batch;
+    const processing = task.enqueue(topic, records, highWatermark, nextOffset, !this.bufferOnly);
     if (task.buffered(batch.topic) > this.#options.maxBufferedRecords) {
       this.#paused.set(`${batch.topic}/${batch.partition}`, { topic: batch.topic, partition: batch.partition });
       this.#member!.pause([{ topic: batch.topic, partition: batch.partition }]);

@@ -48,7 +48,8 @@ export class TaskFailedError extends Error {
   constructor(
     readonly taskId: string,
     readonly node: string,
-    readonly stage: FailureStage,
+    /** `punctuate`: a punctuator threw (no record to skip or dead-letter, so never a skipped/dlq stage). */
+    readonly stage: FailureStage | 'punctuate',
     readonly source: { topic: string; partition: number; offset: number } | undefined,
     cause: unknown,
   ) {
@@ -152,16 +153,25 @@ export class StreamTask implements ContextHost {
 
   // ---- input --------------------------------------------------------------------------------------------
 
-  /** Buffers a batch and processes whatever can be processed now; resolves after the resulting commit. */
-  enqueue(topic: string, records: BackendRecord[], highWatermark: number, nextOffset: number): Promise<void> {
+  /**
+   * Buffers a batch and (unless `process` is false: the next run() will) processes whatever can be processed
+   * now; resolves after the resulting commit.
+   */
+  enqueue(
+    topic: string,
+    records: BackendRecord[],
+    highWatermark: number,
+    nextOffset: number,
+    process = true,
+  ): Promise<void> {
     this.#group.add(topic, records, highWatermark, nextOffset);
-    return this.run();
+    return process ? this.run() : Promise.resolve();
   }
 
   /** The partition's fetch position moved over markers only: a task waiting for it may go on. */
-  advance(topic: string, nextOffset: number, highWatermark: number): Promise<void> {
+  advance(topic: string, nextOffset: number, highWatermark: number, process = true): Promise<void> {
     this.#group.advance(topic, nextOffset, highWatermark);
-    return this.run();
+    return process ? this.run() : Promise.resolve();
   }
 
   buffered(topic?: string): number {
@@ -275,7 +285,9 @@ export class StreamTask implements ContextHost {
   #handleFailure(node: RuntimeNode, stage: FailureStage, error: unknown): void {
     const source = this.#current;
     if (node.onError === 'fail' || !source) {
-      throw new TaskFailedError(this.id, node.name, stage, source, error);
+      // Only the coordinates (the declared type): the record's bytes would ride along in every log of the error.
+      const where = source && { topic: source.topic, partition: source.partition, offset: source.offset };
+      throw new TaskFailedError(this.id, node.name, stage, where, error);
     }
     if (node.onError === 'dlq') {
       this.#pending.push(
@@ -301,7 +313,13 @@ export class StreamTask implements ContextHost {
       p.next = now + p.intervalMs - ((now - p.next) % p.intervalMs);
       const node = this.#nodes.get(p.processor)!;
       node.context!.recordMetadata = undefined;
-      await p.punctuate(now);
+      try {
+        await p.punctuate(now);
+      } catch (error) {
+        // No record to skip or dead-letter: a punctuator's error always fails the task, named like the others.
+        node.context!.takeForwards();
+        throw new TaskFailedError(this.id, node.name, 'punctuate', undefined, error);
+      }
       await this.#deliverForwards(node);
       this.#dirty = true;
     }

@@ -293,6 +293,11 @@ export class MemoryBackend implements Backend {
     }
   }
 
+  /** Whether some member could be handed a batch (or a position move) right now. */
+  hasDeliverable(): boolean {
+    return this.#deliverable().length > 0;
+  }
+
   /** Delivers until nothing is deliverable and nothing is in flight (manual mode's driver; works in auto too). */
   async runUntilIdle(): Promise<void> {
     for (;;) {
