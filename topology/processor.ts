@@ -12,6 +12,11 @@ export interface StreamRecord<K, V> {
   /** Event time in epoch milliseconds; children inherit it unless the processor sets another. */
   timestamp: number;
   headers: Headers;
+  /**
+   * The partition a sink writes this record to, like a Kafka Streams StreamPartitioner; omitted, the key picks it
+   * (murmur2). Consensus routes protocol messages to their destination replica's partition this way.
+   */
+  partition?: number;
 }
 
 /** Where the record being processed came from. */

@@ -275,6 +275,7 @@ export class StreamTask implements ContextHost {
         value: await serdes.value.serialize(topic, record.value),
         timestamp: record.timestamp,
         headers: record.headers,
+        ...(record.partition !== undefined ? { partition: record.partition } : {}),
       });
     } catch (error) {
       this.#handleFailure(node, 'serialize', error);

@@ -1,0 +1,134 @@
+/**
+ * The EPaxos stage: one task per replica (the task's partition of `proposals` and `protocol` is the replica's
+ * index), driving the pure core. Every Ready is applied inside the task's transaction: the instance records go to
+ * the store (and so its changelog), the messages to the protocol topic, the commits to `committed` — persisted and
+ * sent together, with the input offsets (DESIGN.md §3, persist before send).
+ */
+import type { KeyValueStore } from '../../state/types.ts';
+import type { Processor, ProcessorContext, StreamRecord } from '../../topology/processor.ts';
+import { resolveLimits, type ConsensusLimits } from '../limits.ts';
+import type { Proposal } from '../proposal/processor.ts';
+import { committedToAvro, messageFromAvro, messageToAvro, recordFromJson, recordToJson } from './codec.ts';
+import { Replica } from './core/replica.ts';
+import type { Ready } from './core/state.ts';
+import { instanceKey, type Command, type InstanceRecord } from './core/types.ts';
+
+export const replicaId = (index: number): string => `r${index}`;
+const nextSlotKey = 'meta/nextSlot';
+const recordPrefix = 'instance/';
+
+export interface EpaxosConfig {
+  replicas: number;
+  epoch?: number;
+  mode?: 'fast' | 'slow';
+  protocolSink?: string;
+  committedSink?: string;
+}
+
+export class EpaxosProcessor implements Processor<string, Proposal | { message: Record<string, unknown> }> {
+  #context!: ProcessorContext<string, unknown>;
+  #store!: KeyValueStore<string, unknown>;
+  #replica!: Replica;
+  #limits!: ConsensusLimits;
+  #config!: Required<EpaxosConfig>;
+  #batch: Command[] = [];
+  #batchSince = 0;
+  #members: string[] = [];
+
+  async init(context: ProcessorContext<string, unknown>): Promise<void> {
+    this.#context = context;
+    const where = `processor ${context.processorName}`;
+    this.#limits = resolveLimits(context.config, where);
+    // YAML interpolation yields strings ("${PARLEY_REPLICAS:-3}"): numbers are read with Number().
+    const config = { ...(context.config as unknown as EpaxosConfig) };
+    config.replicas = Number(config.replicas);
+    if (!Number.isInteger(config.replicas) || config.replicas < 1 || config.replicas % 2 === 0) {
+      throw new RangeError(`${where}: config.replicas must be an odd positive integer, got ${config.replicas}`);
+    }
+    this.#config = {
+      replicas: config.replicas,
+      epoch: config.epoch ?? 1,
+      mode: config.mode ?? 'fast',
+      protocolSink: config.protocolSink ?? 'protocol-out',
+      committedSink: config.committedSink ?? 'committed-out',
+    };
+    this.#store = context.getStateStore('epaxos-instances');
+    const index = Number(context.taskId.split('_')[1]);
+    if (index >= this.#config.replicas) {
+      throw new RangeError(
+        `${where}: task ${context.taskId} is partition ${index}, but there are ${config.replicas} replicas`,
+      );
+    }
+    this.#members = Array.from({ length: this.#config.replicas }, (_, i) => replicaId(i));
+    const records: InstanceRecord[] = [];
+    for await (const { key, value } of this.#store.range({ from: recordPrefix, to: `${recordPrefix}\uffff` })) {
+      if (key.startsWith(recordPrefix)) records.push(recordFromJson(value));
+    }
+    const nextSlot = ((await this.#store.get(nextSlotKey)) as number | undefined) ?? 0;
+    this.#replica = new Replica(
+      {
+        self: replicaId(index),
+        members: this.#members,
+        epoch: this.#config.epoch,
+        mode: this.#config.mode,
+        recoveryTimeoutTicks: this.#limits.recoveryTimeoutTicks,
+      },
+      { records, nextSlot },
+    );
+    context.schedule(this.#limits.tickMs, 'wall', (now) => this.#apply(this.#replica.step({ type: 'tick' }), now));
+    context.schedule(Math.max(1, this.#limits.batchWindowMs), 'wall', (now) => this.#flush(now, false));
+  }
+
+  process(record: StreamRecord<string, Proposal | { message: Record<string, unknown> }>): void {
+    const value = record.value;
+    if ('message' in value) {
+      this.#apply(this.#replica.step({ type: 'message', message: messageFromAvro(value) }), record.timestamp);
+      return;
+    }
+    if (this.#batch.length === 0) this.#batchSince = this.#context.streamTime;
+    this.#batch.push({ id: value.id, keys: [...value.keys], payload: new Uint8Array(value.payload) });
+    if (this.#batch.length >= this.#limits.batchCommandsMax) this.#flush(record.timestamp, true);
+  }
+
+  /** Proposes the batch as one instance when it is full or its window has passed (§7.6 batching). */
+  #flush(now: number, full: boolean): void {
+    if (this.#batch.length === 0) return;
+    if (
+      !full &&
+      now - this.#batchSince < this.#limits.batchWindowMs &&
+      this.#batch.length < this.#limits.batchCommandsMax
+    ) {
+      // The wall-clock punctuation may run before the window passed in stream time: propose anyway, a batch
+      // never waits for more than one punctuation period.
+    }
+    const commands = this.#batch;
+    this.#batch = [];
+    this.#apply(this.#replica.step({ type: 'propose', commands }), now);
+  }
+
+  #apply(ready: Ready, timestamp: number): void {
+    for (const record of ready.persist)
+      this.#store.put(`${recordPrefix}${instanceKey(record.id)}`, recordToJson(record));
+    this.#store.put(nextSlotKey, ready.nextSlot);
+    for (const message of ready.send) {
+      this.#context.forward(
+        {
+          key: message.to,
+          value: messageToAvro(message),
+          timestamp,
+          headers: {},
+          partition: this.#members.indexOf(message.to),
+        },
+        this.#config.protocolSink,
+      );
+    }
+    for (const record of ready.committed) {
+      // Only the replica that decided (leader or recoverer) would be enough; every replica reporting keeps the
+      // commit log complete when a decider crashes right after deciding. Resolution deduplicates by instance.
+      this.#context.forward(
+        { key: instanceKey(record.id), value: committedToAvro(record), timestamp, headers: {}, partition: 0 },
+        this.#config.committedSink,
+      );
+    }
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The resolution stage: turns the commit log into the execution order. One task sees the whole committed graph
+ * (the `committed` topic has one partition): DESIGN.md §3 forbids resolving on per-key subgraphs, because
+ * multi-key decisions can chain keys into cycles no per-key resolver sees. It emits one `ordered` record per key
+ * of each executed decision, with a per-key position agents use to apply each decision exactly once; a proposal
+ * id committed twice (a client retry) is executed once.
+ */
+import type { KeyValueStore } from '../../state/types.ts';
+import type { Processor, ProcessorContext, StreamRecord } from '../../topology/processor.ts';
+import { committedFromAvro, recordFromJson, recordToJson } from '../epaxos/codec.ts';
+import { Executor } from '../epaxos/core/execution.ts';
+import { instanceKey, type InstanceRecord } from '../epaxos/core/types.ts';
+
+export interface OrderedDecision {
+  key: string;
+  position: number;
+  instance: string;
+  proposalId: string;
+  keys: string[];
+  payload: Buffer;
+}
+
+const pendingPrefix = 'pending/';
+const executedPrefix = 'executed/';
+const proposalPrefix = 'proposal/';
+const positionPrefix = 'position/';
+
+export class ResolutionProcessor implements Processor<string, Record<string, unknown>, string, OrderedDecision> {
+  #context!: ProcessorContext<string, OrderedDecision>;
+  #store!: KeyValueStore<string, unknown>;
+  #executor!: Executor;
+
+  async init(context: ProcessorContext<string, OrderedDecision>): Promise<void> {
+    this.#context = context;
+    this.#store = context.getStateStore('resolution');
+    const executed: string[] = [];
+    const pending: InstanceRecord[] = [];
+    for await (const { key, value } of this.#store.range()) {
+      if (key.startsWith(executedPrefix)) executed.push(key.slice(executedPrefix.length));
+      else if (key.startsWith(pendingPrefix)) pending.push(recordFromJson(value));
+    }
+    this.#executor = new Executor(executed);
+    for (const record of pending) this.#executor.add(record);
+  }
+
+  async process(record: StreamRecord<string, Record<string, unknown>>): Promise<void> {
+    const committed = committedFromAvro(record.value);
+    const key = instanceKey(committed.id);
+    if (this.#executor.isExecuted(key) || (await this.#store.get(`${pendingPrefix}${key}`)) !== undefined) return;
+    this.#store.put(`${pendingPrefix}${key}`, recordToJson(committed));
+    this.#executor.add(committed);
+    const { executed } = this.#executor.run();
+    for (const instance of executed) await this.#emit(instance, record.timestamp);
+  }
+
+  async #emit(instance: InstanceRecord, timestamp: number): Promise<void> {
+    const key = instanceKey(instance.id);
+    this.#store.delete(`${pendingPrefix}${key}`);
+    this.#store.put(`${executedPrefix}${key}`, 1);
+    for (const command of instance.commands) {
+      if ((await this.#store.get(`${proposalPrefix}${command.id}`)) !== undefined) continue; // a retry: once
+      this.#store.put(`${proposalPrefix}${command.id}`, key);
+      for (const conflictKey of [...new Set(command.keys)].sort()) {
+        const position = (((await this.#store.get(`${positionPrefix}${conflictKey}`)) as number | undefined) ?? 0) + 1;
+        this.#store.put(`${positionPrefix}${conflictKey}`, position);
+        this.#context.forward({
+          key: conflictKey,
+          value: {
+            key: conflictKey,
+            position,
+            instance: key,
+            proposalId: command.id,
+            keys: command.keys,
+            payload: Buffer.from(command.payload),
+          },
+          timestamp,
+          headers: {},
+        });
+      }
+    }
+  }
+}
