@@ -7,6 +7,7 @@
 import type { KeyValueStore } from '../../state/types.ts';
 import type { Processor, ProcessorContext, StreamRecord } from '../../topology/processor.ts';
 import { resolveLimits, type ConsensusLimits } from '../limits.ts';
+import { observer } from '../observer.ts';
 import type { Proposal } from '../proposal/processor.ts';
 import { committedToAvro, messageFromAvro, messageToAvro, recordFromJson, recordToJson } from './codec.ts';
 import { Replica } from './core/replica.ts';
@@ -33,6 +34,8 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
   #config!: Required<EpaxosConfig>;
   #batch: Command[] = [];
   #batchSince = 0;
+  /** Proposal timestamps of commands this replica leads, until they commit (for commit latency). */
+  readonly #proposedAt = new Map<string, number>();
   #members: string[] = [];
 
   async init(context: ProcessorContext<string, unknown>): Promise<void> {
@@ -87,6 +90,7 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
     }
     if (this.#batch.length === 0) this.#batchSince = this.#context.streamTime;
     this.#batch.push({ id: value.id, keys: [...value.keys], payload: new Uint8Array(value.payload) });
+    this.#proposedAt.set(value.id, Number(value.timestamp));
     if (this.#batch.length >= this.#limits.batchCommandsMax) this.#flush(record.timestamp, true);
   }
 
@@ -122,7 +126,16 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
         this.#config.protocolSink,
       );
     }
+    const self = this.#replica.state.self;
     for (const record of ready.committed) {
+      const fast = this.#replica.state.fastPath.get(instanceKey(record.id));
+      if (record.id.replica === self && fast !== undefined) {
+        this.#replica.state.fastPath.delete(instanceKey(record.id));
+        const now = Date.now();
+        const latencies = record.commands.map((c) => now - (this.#proposedAt.get(c.id) ?? now));
+        for (const c of record.commands) this.#proposedAt.delete(c.id);
+        observer().committed?.(self, fast, record.commands.length, latencies);
+      }
       // Only the replica that decided (leader or recoverer) would be enough; every replica reporting keeps the
       // commit log complete when a decider crashes right after deciding. Resolution deduplicates by instance.
       this.#context.forward(

@@ -6,6 +6,7 @@
 import type { KeyValueStore } from '../../state/types.ts';
 import type { Processor, ProcessorContext, StreamRecord } from '../../topology/processor.ts';
 import type { ProcessorRegistry } from '../../topology/registry.ts';
+import { observer } from '../observer.ts';
 import type { OrderedDecision } from '../resolution/processor.ts';
 
 export interface Reduction<S> {
@@ -64,6 +65,7 @@ export class ProjectionProcessor implements Processor<string, OrderedDecision, s
     const { state: next, actions = [] } = this.#reducer(state, { ...decision, payloadJson });
     this.#store.put(`${statePrefix}${decision.key}`, next);
     this.#store.put(`${appliedPrefix}${decision.key}`, decision.position);
+    observer().applied?.(this.#config.agent, decision.key, decision.position, decision.proposalId);
     for (const action of actions) {
       this.#context.forward({ key: decision.key, value: action, timestamp: record.timestamp, headers: {} });
     }

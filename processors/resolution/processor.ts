@@ -10,6 +10,7 @@ import type { Processor, ProcessorContext, StreamRecord } from '../../topology/p
 import { committedFromAvro, recordFromJson, recordToJson } from '../epaxos/codec.ts';
 import { Executor } from '../epaxos/core/execution.ts';
 import { instanceKey, type InstanceRecord } from '../epaxos/core/types.ts';
+import { observer } from '../observer.ts';
 
 export interface OrderedDecision {
   key: string;
@@ -63,6 +64,7 @@ export class ResolutionProcessor implements Processor<string, Record<string, unk
       for (const conflictKey of [...new Set(command.keys)].sort()) {
         const position = (((await this.#store.get(`${positionPrefix}${conflictKey}`)) as number | undefined) ?? 0) + 1;
         this.#store.put(`${positionPrefix}${conflictKey}`, position);
+        observer().ordered?.(conflictKey, position, command.id);
         this.#context.forward({
           key: conflictKey,
           value: {

@@ -123,6 +123,10 @@ function maybeDecidePreAccept(s: ReplicaState, id: InstanceId, c: Coordination):
   // §4.4 seq guard: fast only when every dep is known committed somewhere, else a dep's seq could still rise.
   const depsCommitted = c.initial.deps.every((d) => c.committedDeps.has(d) || s.record(d)?.status === 'committed');
   if (fastPossible && allEqual && depsCommitted) {
+    if (id.replica === s.self) {
+      s.stats.fastCommits++;
+      s.fastPath.set(instanceKey(id), true);
+    }
     return commit(s, id, c.commands, c.initial, c.ballot);
   }
   const merged = replies.reduce((acc, r) => mergeAttributes(acc, r.attributes), c.attributes);
@@ -184,7 +188,12 @@ export function onAcceptReply(s: ReplicaState, m: AcceptReply): void {
 }
 
 function maybeDecideAccept(s: ReplicaState, id: InstanceId, c: Coordination): void {
-  if (c.replies.size >= s.quorums.slow - 1) commit(s, id, c.commands, c.attributes, c.ballot);
+  if (c.replies.size < s.quorums.slow - 1) return;
+  if (id.replica === s.self && isDefaultBallotOf(c.ballot, s.self)) {
+    s.stats.slowCommits++;
+    s.fastPath.set(instanceKey(id), false);
+  }
+  commit(s, id, c.commands, c.attributes, c.ballot);
 }
 
 /** Commits locally and tells every peer; the coordination ends. */

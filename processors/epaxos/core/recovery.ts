@@ -35,6 +35,7 @@ export function startRecovery(s: ReplicaState, id: InstanceId): void {
   const key = instanceKey(id);
   const record = s.record(id);
   if (record?.status === 'committed') return;
+  s.stats.recoveries++;
   const ballot = s.nextBallot(record?.ballot ?? defaultBallot(s.config.epoch, id.replica));
   // Our own promise first: we are one of the replies.
   s.save(

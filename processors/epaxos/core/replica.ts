@@ -25,6 +25,9 @@ export interface ReplicaStatus {
   uncommitted: number;
   coordinating: number;
   fencedMessages: number;
+  fastCommits: number;
+  slowCommits: number;
+  recoveries: number;
 }
 
 export class Replica {
@@ -120,6 +123,7 @@ export class Replica {
       uncommitted: [...s.instances.values()].filter((r) => r.status !== 'committed').length,
       coordinating: s.coordinating.size,
       fencedMessages: s.fencedMessages,
+      ...s.stats,
     };
   }
 }

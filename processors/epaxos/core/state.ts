@@ -88,6 +88,10 @@ export class ReplicaState {
   readonly deferredOn = new Map<InstanceKey, InstanceKey>();
   /** Protocol messages dropped because they came from an older epoch. */
   fencedMessages = 0;
+  /** Instances this replica led that committed on the fast path, on the slow path, and recoveries it started. */
+  readonly stats = { fastCommits: 0, slowCommits: 0, recoveries: 0 };
+  /** Fast or slow, for each own instance committed in the current step (read by the driver with Ready). */
+  readonly fastPath = new Map<InstanceKey, boolean>();
   #ready: Ready = { persist: [], nextSlot: 0, send: [], committed: [] };
   #changed = new Map<InstanceKey, InstanceRecord>();
 

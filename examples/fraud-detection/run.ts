@@ -1,0 +1,97 @@
+/**
+ * `npm start`: the fraud-detection engine embedded in one process on the memory backend — 3 replicas (the consensus
+ * topology's replica tasks), the resolution task, 2 agents — driven by a workload generator, with live progress
+ * (decisions/s, fast-path ratio, commit latency p50/p99) and, at the end, a check that both agents applied every
+ * decision of every key in the same order as the execution order, exactly once.
+ *   npm start -- [--proposals 5000] [--clients 3] [--conflict 0.02] [--replicas 3]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { consensusTopologyFile, replicaId } from '../../processors/index.ts';
+import { setConsensusObserver } from '../../processors/observer.ts';
+import { MemoryRegistryClient } from '../../schemas/index.ts';
+import { MemoryBackend } from '../../topology/backend/memory/backend.ts';
+import { createApp, loadEngine, serdeFactory } from '../../topology/engine.ts';
+import { topicSerdes } from '../../topology/runtime/serdes.ts';
+import { checkAgreement, Progress } from './report.ts';
+import { proposals } from './workload.ts';
+
+const { values } = parseArgs({
+  options: {
+    proposals: { type: 'string', default: '5000' },
+    clients: { type: 'string', default: '3' },
+    conflict: { type: 'string', default: '0.02' },
+    replicas: { type: 'string', default: '3' },
+    seed: { type: 'string', default: '1' },
+    'timeout-s': { type: 'string', default: '300' },
+  },
+});
+const total = Number(values.proposals);
+const replicas = Number(values.replicas);
+const agents = ['risk-agent-1', 'risk-agent-2'];
+
+const stateDir = mkdtempSync(join(tmpdir(), 'parley-start-'));
+const progress = new Progress(total, agents);
+setConsensusObserver(progress.observer);
+const backend = new MemoryBackend({ mode: 'auto' });
+const registry = new MemoryRegistryClient();
+const env = { PARLEY_REPLICAS: String(replicas) };
+const consensus = await loadEngine(consensusTopologyFile, env);
+const apps = [createApp({ engine: consensus, backend, schemaRegistry: registry, stateDir, tickMs: 5 })];
+for (const agent of agents) {
+  const engine = await loadEngine(join(import.meta.dirname, 'agents.yaml'), { PARLEY_AGENT_ID: agent });
+  apps.push(createApp({ engine, backend, schemaRegistry: registry, stateDir, tickMs: 5 }));
+}
+for (const app of apps) await app.start();
+process.stderr.write(
+  `parley: fraud detection, embedded: ${replicas} replicas (${Array.from({ length: replicas }, (_, i) => replicaId(i)).join(', ')}), ` +
+    `${agents.length} agents, ${total} proposals from ${values.clients} clients at ${Number(values.conflict) * 100}% conflict\n`,
+);
+
+// Produce the workload: proposals round-robin over the replicas' partitions, in small batches like clients would.
+const serdes = topicSerdes(consensus.topology, serdeFactory(consensus.schemasDir, registry));
+const producer = await backend.producer();
+const workload = [
+  ...proposals({
+    proposals: total,
+    clients: Number(values.clients),
+    conflict: Number(values.conflict),
+    seed: Number(values.seed),
+  }),
+];
+const ticker = setInterval(() => progress.print(), 1_000);
+for (let i = 0; i < workload.length; i += 50) {
+  const chunk = workload.slice(i, i + 50);
+  await producer.send(
+    await Promise.all(
+      chunk.map(async (p, j) => ({
+        topic: 'proposals',
+        partition: (i + j) % replicas,
+        key: await serdes.topic('proposals').key.serialize('proposals', p.id),
+        value: await serdes.topic('proposals').value.serialize('proposals', { ...p, timestamp: Date.now() }),
+      })),
+    ),
+  );
+  progress.sent += chunk.length;
+  await new Promise((resolve) => setImmediate(resolve)); // let the replicas work while clients send
+}
+
+const deadline = Date.now() + Number(values['timeout-s']) * 1000;
+const failed = apps.find((a) => a.error);
+while (!progress.finished() && Date.now() < deadline && !apps.some((a) => a.error)) {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+clearInterval(ticker);
+progress.print(true);
+const error = failed?.error ?? apps.find((a) => a.error)?.error;
+for (const app of apps) await app.stop();
+await backend.close();
+rmSync(stateDir, { recursive: true, force: true });
+const verdict = error ? [`an application failed: ${error.message}`] : checkAgreement(progress, workload);
+if (verdict.length > 0) {
+  for (const line of verdict) console.error(`✖ ${line}`);
+  process.exit(1);
+}
+console.log(progress.summary());

@@ -1,0 +1,23 @@
+/**
+ * An in-process view of the consensus stages for the embedded run's progress line and agreement check, and for
+ * the metrics registry (monitoring/ adapts it). Processors report through it; nothing here affects the protocol.
+ */
+export interface ConsensusObserver {
+  /** An instance this replica led committed: on the fast path or not, and how long its commands waited. */
+  committed?(replica: string, fast: boolean, commands: number, latenciesMs: number[]): void;
+  /** A decision reached the execution order. */
+  ordered?(key: string, position: number, proposalId: string): void;
+  /** An agent applied a decision to its projection. */
+  applied?(agent: string, key: string, position: number, proposalId: string): void;
+  recovered?(replica: string): void;
+}
+
+let current: ConsensusObserver = {};
+
+export function setConsensusObserver(observer: ConsensusObserver): void {
+  current = observer;
+}
+
+export function observer(): ConsensusObserver {
+  return current;
+}
