@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { projectRoot } from '../integration/stack/config.ts';
 import { describeCommand } from './describe.ts';
+import { guardrailCommand } from './guardrail.ts';
 import { lintCommand } from './lint.ts';
 import { runCommand } from './run.ts';
 import { stackCommand } from './stack.ts';
@@ -22,6 +23,7 @@ program.addCommand(stackCommand());
 program.addCommand(lintCommand());
 program.addCommand(describeCommand());
 program.addCommand(runCommand());
+program.addCommand(guardrailCommand());
 
 program.parseAsync(process.argv).catch((error: Error) => {
   console.error(`parley: ${error.message}`);
