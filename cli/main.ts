@@ -8,7 +8,9 @@ import { Command } from 'commander';
 import { projectRoot } from '../integration/stack/config.ts';
 import { describeCommand } from './describe.ts';
 import { guardrailCommand } from './guardrail.ts';
+import { lagCommand } from './lag.ts';
 import { lintCommand } from './lint.ts';
+import { proposeCommand } from './propose.ts';
 import { runCommand } from './run.ts';
 import { stackCommand } from './stack.ts';
 
@@ -23,7 +25,9 @@ program.addCommand(stackCommand());
 program.addCommand(lintCommand());
 program.addCommand(describeCommand());
 program.addCommand(runCommand());
+program.addCommand(proposeCommand());
 program.addCommand(guardrailCommand());
+program.addCommand(lagCommand());
 
 program.parseAsync(process.argv).catch((error: Error) => {
   console.error(`parley: ${error.message}`);
