@@ -23,6 +23,10 @@ export interface AgentConfig {
   /** Key prefixes this agent follows ('' = every key). */
   follows?: string[];
   reducer: string;
+  /** The child that receives the reducer's actions (default: every child). */
+  actionsSink?: string;
+  /** A child that receives one record per applied decision {agent, key, position, proposalId}: an audit log. */
+  appliedSink?: string;
 }
 
 const appliedPrefix = 'applied/';
@@ -66,8 +70,16 @@ export class ProjectionProcessor implements Processor<string, OrderedDecision, s
     this.#store.put(`${statePrefix}${decision.key}`, next);
     this.#store.put(`${appliedPrefix}${decision.key}`, decision.position);
     observer().applied?.(this.#config.agent, decision.key, decision.position, decision.proposalId);
+    const { actionsSink, appliedSink, agent } = this.#config;
     for (const action of actions) {
-      this.#context.forward({ key: decision.key, value: action, timestamp: record.timestamp, headers: {} });
+      this.#context.forward(
+        { key: decision.key, value: action, timestamp: record.timestamp, headers: {} },
+        actionsSink,
+      );
+    }
+    if (appliedSink) {
+      const value = { agent, key: decision.key, position: decision.position, proposalId: decision.proposalId };
+      this.#context.forward({ key: decision.key, value, timestamp: record.timestamp, headers: {} }, appliedSink);
     }
   }
 }
