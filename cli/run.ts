@@ -9,6 +9,14 @@ import { Command } from 'commander';
 import { ConfluentRegistryClient, MemoryRegistryClient, type SchemaRegistryClient } from '../schemas/index.ts';
 import { MemoryBackend } from '../topology/backend/memory/backend.ts';
 import type { Backend } from '../topology/backend/types.ts';
+import {
+  appEventsFor,
+  consensusObserverFor,
+  createMetrics,
+  startMonitoringServer,
+  storeMetricsFor,
+  tasksRestoredCheck,
+} from '../monitoring/index.ts';
 import { setConsensusObserver } from '../processors/observer.ts';
 import { createApp, loadEngine, type Engine } from '../topology/engine.ts';
 
@@ -18,6 +26,8 @@ export interface RunOptions {
   stateDir: string;
   instance?: string;
   quiet?: boolean;
+  /** /metrics, /healthz, /readyz on 127.0.0.1; 0 picks a free port (printed). Default PARLEY_METRICS_PORT or 0. */
+  metricsPort?: string;
 }
 
 function required(name: string): string {
@@ -46,12 +56,20 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
   mkdirSync(stateDir, { recursive: true });
   const log = (line: string): void => void (options.quiet || process.stderr.write(`${line}\n`));
   let processed = 0;
+  const metrics = createMetrics({ defaultLabels: { application, instance: options.instance ?? String(process.pid) } });
+  const server = await startMonitoringServer({
+    registry: metrics.registry,
+    port: Number(options.metricsPort ?? process.env['PARLEY_METRICS_PORT'] ?? 0),
+    readiness: [tasksRestoredCheck(metrics.runtime)],
+  });
+  log(`metrics on ${server.url}/metrics (also /healthz, /readyz)`);
   const app = createApp({
     engine,
     backend,
     schemaRegistry,
     stateDir,
-    events: {
+    storeMetrics: storeMetricsFor(metrics),
+    events: appEventsFor(metrics, {
       taskCreated: (id) => log(`task ${id} running`),
       taskClosed: (id) => log(`task ${id} closed`),
       restoreProgress: (id, store, done, total) => {
@@ -60,10 +78,12 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
       committed: (_id, records) => void (processed += records),
       deadLettered: (id, node, stage, error) => log(`task ${id}: ${node} ${stage} failed, dead-lettered: ${error}`),
       failed: (error) => log(`application ${application} failed: ${error.message}`),
-    },
+    }),
   });
   const consensus = { fast: 0, slow: 0 };
-  setConsensusObserver({ committed: (_r, fast) => void (fast ? consensus.fast++ : consensus.slow++) });
+  setConsensusObserver(
+    consensusObserverFor(metrics, { committed: (_r, fast) => void (fast ? consensus.fast++ : consensus.slow++) }),
+  );
   const fastPath = (): string => {
     const n = consensus.fast + consensus.slow;
     return n === 0 ? '' : `; fast path ${((100 * consensus.fast) / n).toFixed(1)}% of ${n} instances led here`;
@@ -80,6 +100,7 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
   clearInterval(progress);
   await app.stop();
   await backend.close();
+  await server.close();
   if (outcome instanceof Error) throw outcome;
   log(`${application} stopped (${outcome}): ${processed} records committed${fastPath()}`);
 }
@@ -97,6 +118,7 @@ export function runCommand(): Command {
         'the processes by the group (one each with as many processes as replicas), and they move on failure',
     )
     .option('--quiet', 'no progress output')
+    .option('--metrics-port <port>', '/metrics, /healthz, /readyz on 127.0.0.1 (0: a free port, printed)')
     .action(async (options: RunOptions & { replica?: string }) => {
       if (options.replica && !options.instance) options.instance = options.replica;
       if (options.backend !== 'kafka' && options.backend !== 'memory') {

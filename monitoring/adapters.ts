@@ -83,6 +83,7 @@ export function storeMetricsFor(metrics: ParleyMetrics): StoreOperationMetrics {
 
 /** Structurally processors/observer.ts ConsensusObserver, every hook present. */
 export interface ConsensusEvents {
+  proposed(replica: string, commands: number): void;
   committed(replica: string, fast: boolean, commands: number, latenciesMs: number[]): void;
   ordered(key: string, position: number, proposalId: string): void;
   applied(agent: string, key: string, position: number, proposalId: string): void;
@@ -96,6 +97,10 @@ export interface ConsensusEvents {
  */
 export function consensusObserverFor(metrics: ParleyMetrics, next: Partial<ConsensusEvents> = {}): ConsensusEvents {
   return {
+    proposed(replica, commands) {
+      metrics.consensus.proposed(replica, commands);
+      next.proposed?.(replica, commands);
+    },
     committed(replica, fast, commands, latenciesMs) {
       const path = fast ? 'fast' : metrics.guardrail.currentMode() === 'slow' ? 'slow-mode' : 'slow';
       metrics.consensus.committed(

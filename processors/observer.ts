@@ -3,6 +3,8 @@
  * the metrics registry (monitoring/ adapts it). Processors report through it; nothing here affects the protocol.
  */
 export interface ConsensusObserver {
+  /** A replica proposed a batch of commands as one instance. */
+  proposed?(replica: string, commands: number): void;
   /** An instance this replica led committed: on the fast path or not, and how long its commands waited. */
   committed?(replica: string, fast: boolean, commands: number, latenciesMs: number[]): void;
   /** A decision reached the execution order. */

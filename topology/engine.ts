@@ -106,6 +106,7 @@ export interface AppOptions {
   events?: AppEvents;
   maxTaskIdleMs?: number;
   tickMs?: number;
+  storeMetrics?: StoreMetrics;
 }
 
 export function createApp(options: AppOptions): StreamsApp {
@@ -116,7 +117,12 @@ export function createApp(options: AppOptions): StreamsApp {
     registry: engine.registry,
     backend: options.backend,
     serdes,
-    openStore: defaultStoreOpener({ topology: engine.topology, serdes, stateDir: options.stateDir }),
+    openStore: defaultStoreOpener({
+      topology: engine.topology,
+      serdes,
+      stateDir: options.stateDir,
+      ...(options.storeMetrics ? { metrics: options.storeMetrics } : {}),
+    }),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.events ? { events: options.events } : {}),
     ...(options.maxTaskIdleMs !== undefined ? { maxTaskIdleMs: options.maxTaskIdleMs } : {}),

@@ -99,6 +99,18 @@ async function scenario(replicas: number, conflict: number): Promise<void> {
     const decisions = workload.reduce((n, p) => n + p.keys.length, 0);
     await ordered.until(decisions, 240_000);
     await applied.until(2 * decisions, 240_000);
+    // Each process serves /metrics (port printed at start): the replicas count what they proposed and committed.
+    const urls = [...logs.join('').matchAll(/\[(replica-\d+)\] metrics on (http:\/\/[\d.:]+)\/metrics/g)];
+    assert.equal(urls.length, replicas, 'every replica process serves metrics');
+    const scraped = await Promise.all(urls.map(async ([, , url]) => (await fetch(`${url}/metrics`)).text()));
+    const sum = (name: string) =>
+      scraped.reduce(
+        (n, text) =>
+          n + [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'gm'))].reduce((m, x) => m + Number(x[1]), 0),
+        0,
+      );
+    assert.ok(sum('epaxos_proposals_total') >= total, 'epaxos_proposals_total counts every proposal (retries too)');
+    assert.ok(sum('epaxos_commits_total') > 0);
     for (const client of clients) await client.close();
 
     const orderSerde = serdes.topic(name('ordered')).value;

@@ -107,6 +107,7 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
     }
     const commands = this.#batch;
     this.#batch = [];
+    observer().proposed?.(this.#replica.state.self, commands.length);
     this.#apply(this.#replica.step({ type: 'propose', commands }), now);
   }
 
