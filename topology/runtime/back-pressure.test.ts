@@ -117,25 +117,26 @@ test('a partition paused when a rebalance takes it away is delivered again when 
   const log: string[] = [];
   const clock = new ManualClock(0);
   const options = { ...joined(log), backend: wrapped, maxBufferedRecords: 3, maxTaskIdleMs: 10_000, clock };
+  // b holds two committed records the task knows of but cannot fetch yet (a slow fetch): it waits for b while
+  // a piles up.
+  backend.hold('b');
+  await backend.createTopics(options.topology.spec.topics);
+  await produce(backend, 'b', [
+    ['b1', 1],
+    ['b2', 2],
+  ]);
+  await produce(backend, 'a', series('a', 8, 10));
   const one = appFor(options, dirs.dir('one'));
   await one.start();
-  // b: a committed record, then a transaction still open: the task waits for b while a piles up.
-  await produce(backend, 'b', [['b1', 1]]);
-  const upstream = await backend.transactionalProducer('upstream');
-  await upstream.begin();
-  await upstream.send([{ topic: 'b', key: Buffer.from('k'), value: Buffer.from('b2'), timestamp: 2 }]);
-  await backend.runUntilIdle();
-  await produce(backend, 'a', series('a', 8, 10));
   await backend.runUntilIdle();
   assert.deepEqual(calls.slice(-3), ['batch a:2', 'batch a:2', 'pause a/0']);
-  assert.deepEqual(log, ['b1']);
+  assert.deepEqual(log, []);
 
-  // A second instance joins: eager rebalance; with one partition the first instance gets it back. b2 is
-  // committed by then, so the new task knows b holds more and waits for it again.
-  await upstream.commit();
+  // A second instance joins: eager rebalance; with one partition the first instance gets it back, paused no more.
   const two = appFor({ ...options, backend }, dirs.dir('two'));
   await two.start();
   assert.deepEqual([one.taskIds(), two.taskIds()], [['0_0'], []]);
+  backend.release('b');
   await backend.runUntilIdle();
   assert.deepEqual(log, ['b1', 'b2', ...series('a', 8, 10).map(([v]) => v)]);
   assert.deepEqual(await backend.committedOffsets('bp', 'a'), [8]);

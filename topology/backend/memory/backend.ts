@@ -47,6 +47,8 @@ export class MemoryBackend implements Backend {
   readonly #waiters = new Set<() => void>();
   readonly #options: Required<Omit<MemoryBackendOptions, 'random'>> & { random?: () => number };
   #memberSeq = 0;
+  /** Topics whose records are not delivered for now: a slow fetch, for tests and the simulator. */
+  readonly #held = new Set<string>();
   #kickScheduled = false;
   #closed = false;
 
@@ -250,6 +252,7 @@ export class MemoryBackend implements Backend {
       for (const member of group.members) {
         if (!member.ready || member.stopped || member.failed) continue;
         for (const tp of member.assigned) {
+          if (this.#held.has(tp.topic)) continue;
           const key = tpKey(tp);
           if (member.paused.has(key) || member.inFlight.has(key)) continue;
           const log = this.logs(tp.topic)[tp.partition]!;
@@ -296,6 +299,16 @@ export class MemoryBackend implements Backend {
   /** Whether some member could be handed a batch (or a position move) right now. */
   hasDeliverable(): boolean {
     return this.#deliverable().length > 0;
+  }
+
+  /** Stops delivering a topic's records (as if its fetches were slow) until `release`. */
+  hold(topic: string): void {
+    this.#held.add(topic);
+  }
+
+  release(topic: string): void {
+    this.#held.delete(topic);
+    this.kick();
   }
 
   /** Delivers until nothing is deliverable and nothing is in flight (manual mode's driver; works in auto too). */
