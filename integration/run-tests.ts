@@ -1,6 +1,6 @@
 /**
  * `npm test`: every test of the project in one node:test run. Unit tests are the `*.test.ts` files outside
- * integration/tests/; the real-stack suite is integration/tests/ (and its subfolders). When the suite is part of
+ * integration/tests/ and integration/chaos/; the real-stack suite is those two folders. When the suite is part of
  * the run, the stack is resolved once here (integration/harness/resolve.ts) and handed to every test file in
  * PARLEY_* variables; what this run started, it stops at the end unless --keep-stack is given.
  *
@@ -17,7 +17,7 @@ import { projectRoot } from './stack/config.ts';
 import { endpointsToEnv, resolveStack, type ResolvedStack } from './harness/resolve.ts';
 
 const skipDirs = new Set(['node_modules', '.git', '.stack', '.stack-cache']);
-const suiteDir = join('integration', 'tests');
+const suiteDirs = [join('integration', 'tests'), join('integration', 'chaos')];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -29,7 +29,7 @@ function testFiles(dir: string): string[] {
 }
 
 function needsStack(file: string): boolean {
-  return file.startsWith(suiteDir + '/');
+  return suiteDirs.some((dir) => file.startsWith(dir + '/'));
 }
 
 async function main(args: string[]): Promise<number> {

@@ -1,169 +1,23 @@
 /**
- * Issue #4's acceptance on the real stack: replica processes and 2 agent processes (each `parley run`), clients
- * proposing concurrently at 2% and at 100% conflict. Every proposal is ordered exactly once per key, and both
- * agents applied every key's decisions in that order. The fast-path ratio each replica process led is printed.
- * PARLEY_CONSENSUS_PROPOSALS (default 3000) sets the size; 20000 is the issue's figure (a longer run).
+ * Issue #4's acceptance on the real stack: N replica processes and 2 agent processes (each `parley run`), 3 clients
+ * proposing concurrently at 2% and at 100% conflict, and at N=5. Every proposal is ordered exactly once per key,
+ * both agents applied every key's decisions in that order, the replicas serve /metrics, and the fast-path share
+ * the replica processes led is printed. PARLEY_CONSENSUS_PROPOSALS (default 3000) sets the size; the issue's
+ * 20000 is a longer run (BENCHMARKS.md-style figures are in the issue notes).
  */
-import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Kafka } from 'kafkajs';
-import { proposals } from '../../examples/fraud-detection/workload.ts';
-import { ParleyClient } from '../../processors/client/client.ts';
-import { consensusTopologyFile, type OrderedDecision } from '../../processors/index.ts';
-import { ConfluentRegistryClient } from '../../schemas/index.ts';
-import { createKafkaBackend } from '../../topology/backend/kafka.ts';
-import { loadEngine, serdeFactory } from '../../topology/engine.ts';
-import { topicSerdes } from '../../topology/runtime/serdes.ts';
-import { testKafka, testStack, uniqueName } from '../harness/index.ts';
-import { committedReader, withSuffix } from '../harness/topology.ts';
+import { describe, test } from 'node:test';
+import { runConsensusScenario } from '../harness/consensus-run.ts';
 
-const fixture = join(import.meta.dirname, 'fixtures', 'run-with-suffix.ts');
-const agentsFile = join(import.meta.dirname, '..', '..', 'examples', 'fraud-detection', 'agents.yaml');
 const total = Number(process.env['PARLEY_CONSENSUS_PROPOSALS'] ?? 3000);
-const stateRoot = mkdtempSync(join(tmpdir(), 'parley-consensus-kafka-'));
-let kafka: Kafka;
-
-before(async () => {
-  kafka = await testKafka('consensus-acceptance');
-});
-after(() => rmSync(stateRoot, { recursive: true, force: true }));
-
-function start(config: string, suffix: string, instance: string, env: NodeJS.ProcessEnv, logs: string[]): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fixture, config, suffix, join(stateRoot, suffix, instance), instance],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const collect = (d: Buffer): void => void logs.push(`[${instance}] ${d.toString()}`);
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  return child;
-}
-
-const stop = async (child: ChildProcess): Promise<void> => {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-};
-
-async function scenario(replicas: number, conflict: number): Promise<void> {
-  const suffix = uniqueName(`c${replicas}`);
-  const env = { PARLEY_REPLICAS: String(replicas) };
-  const logs: string[] = [];
-  const children: ChildProcess[] = [];
-  const { schemaRegistryUrl, kafkaBrokers } = await testStack();
-  const consensus = withSuffix(await loadEngine(consensusTopologyFile, env), suffix);
-  const name = (base: string) => `${base}-${suffix}`;
-  const registry = new ConfluentRegistryClient({ url: schemaRegistryUrl });
-  const serdes = topicSerdes(consensus.topology, serdeFactory(consensus.schemasDir, registry));
-  const backend = await createKafkaBackend({ brokers: kafkaBrokers, clientId: uniqueName('clients') });
-  await backend.createTopics(consensus.topology.spec.topics);
-  const ordered = await committedReader(kafka, name('ordered'));
-  const agentsEngine = withSuffix(await loadEngine(agentsFile, env), suffix);
-  await backend.createTopics(agentsEngine.topology.spec.topics);
-  const applied = await committedReader(kafka, name('agent-applied'));
-  try {
-    for (let i = 0; i < replicas; i++) children.push(start(consensusTopologyFile, suffix, `replica-${i}`, env, logs));
-    for (const agent of ['agent-1', 'agent-2']) {
-      children.push(start(agentsFile, suffix, agent, { ...env, PARLEY_AGENT_ID: agent }, logs));
-    }
-    const clients = await Promise.all(
-      [0, 1, 2].map(() =>
-        ParleyClient.connect({
-          backend,
-          serdes,
-          replicas,
-          attemptTimeoutMs: 30_000,
-          topics: { proposals: name('proposals'), ordered: name('ordered'), rejections: name('rejections') },
-        }),
-      ),
-    );
-    const workload = [...proposals({ proposals: total, clients: 3, conflict, seed: replicas * 100 + conflict * 10 })];
-    // Each client keeps a window of proposals in flight, like a busy agent.
-    await Promise.all(
-      clients.map(async (client, c) => {
-        const mine = workload.filter((_, i) => i % 3 === c);
-        for (let i = 0; i < mine.length; i += 100) {
-          await Promise.all(mine.slice(i, i + 100).map((p) => client.propose(p.keys, p.payload, { id: p.id })));
-        }
-      }),
-    );
-    const decisions = workload.reduce((n, p) => n + p.keys.length, 0);
-    await ordered.until(decisions, 240_000);
-    await applied.until(2 * decisions, 240_000);
-    // Each process serves /metrics (port printed at start): the replicas count what they proposed and committed.
-    const urls = [...logs.join('').matchAll(/\[(replica-\d+)\] metrics on (http:\/\/[\d.:]+)\/metrics/g)];
-    assert.equal(urls.length, replicas, 'every replica process serves metrics');
-    const scraped = await Promise.all(urls.map(async ([, , url]) => (await fetch(`${url}/metrics`)).text()));
-    const sum = (name: string) =>
-      scraped.reduce(
-        (n, text) =>
-          n + [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'gm'))].reduce((m, x) => m + Number(x[1]), 0),
-        0,
-      );
-    assert.ok(sum('epaxos_proposals_total') >= total, 'epaxos_proposals_total counts every proposal (retries too)');
-    assert.ok(sum('epaxos_commits_total') > 0);
-    for (const client of clients) await client.close();
-
-    const orderSerde = serdes.topic(name('ordered')).value;
-    const byKey = new Map<string, string[]>();
-    for (const r of ordered.records) {
-      const d = (await orderSerde.deserialize(name('ordered'), r.value)) as OrderedDecision;
-      const ids = byKey.get(d.key) ?? [];
-      ids[d.position - 1] = d.proposalId;
-      byKey.set(d.key, ids);
-    }
-    for (const p of workload) {
-      for (const key of p.keys) {
-        assert.equal(byKey.get(key)!.filter((id) => id === p.id).length, 1, `${p.id} once under ${key}`);
-      }
-    }
-    for (const agent of ['agent-1', 'agent-2']) {
-      const mine = new Map<string, string[]>();
-      for (const r of applied.records) {
-        const a = JSON.parse(r.value.toString()) as {
-          agent: string;
-          key: string;
-          position: number;
-          proposalId: string;
-        };
-        if (a.agent !== agent) continue;
-        const ids = mine.get(a.key) ?? [];
-        assert.equal(ids[a.position - 1], undefined, `${agent} applied ${a.key}@${a.position} twice`);
-        ids[a.position - 1] = a.proposalId;
-        mine.set(a.key, ids);
-      }
-      assert.deepEqual(mine, byKey, `${agent} applied every key's decisions in the execution order`);
-    }
-  } finally {
-    await Promise.all(children.map(stop));
-    await ordered.stop();
-    await applied.stop();
-    await backend.close();
-  }
-  // Each replica process reports, as it stops, the fast-path share of the instances it led.
-  let fast = 0;
-  let instances = 0;
-  for (const [, share, n] of logs.join('').matchAll(/stopped \(SIGTERM\).*?fast path ([\d.]+)% of (\d+) instances/g)) {
-    fast += (Number(share) / 100) * Number(n);
-    instances += Number(n);
-  }
-  const ratio = instances === 0 ? 'n/a' : `${((100 * fast) / instances).toFixed(1)}% of ${instances} instances`;
-  console.log(
-    `N=${replicas}, conflict ${conflict * 100}%: ${total} proposals ordered once, agents agree; fast path ${ratio}`,
-  );
-}
 
 describe('consensus on the real stack: replica and agent processes, concurrent clients', { concurrency: 1 }, () => {
-  test('N=3, 2% conflict', { timeout: 300_000 }, () => scenario(3, 0.02));
-  test('N=3, 100% conflict', { timeout: 300_000 }, () => scenario(3, 1));
-  test('N=5, 2% conflict', { timeout: 300_000 }, () => scenario(5, 0.02));
+  test('N=3, 2% conflict', { timeout: 300_000 }, () =>
+    runConsensusScenario({ replicas: 3, conflict: 0.02, total }).then(() => {}),
+  );
+  test('N=3, 100% conflict', { timeout: 300_000 }, () =>
+    runConsensusScenario({ replicas: 3, conflict: 1, total }).then(() => {}),
+  );
+  test('N=5, 2% conflict', { timeout: 300_000 }, () =>
+    runConsensusScenario({ replicas: 5, conflict: 0.02, total }).then(() => {}),
+  );
 });
