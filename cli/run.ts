@@ -41,7 +41,12 @@ async function backendFor(options: RunOptions, clientId: string): Promise<[Backe
   const { createKafkaBackend } = await import('../topology/backend/kafka.ts');
   const brokers = required('PARLEY_KAFKA_BROKERS').split(',');
   return [
-    await createKafkaBackend({ brokers, clientId }),
+    await createKafkaBackend({
+      brokers,
+      clientId,
+      // PARLEY_KAFKAJS_LOG=debug|info|warn|error|nothing: kafkajs's own logging, for diagnosing the client.
+      ...(process.env['PARLEY_KAFKAJS_LOG'] ? { logLevel: process.env['PARLEY_KAFKAJS_LOG'] as 'debug' } : {}),
+    }),
     new ConfluentRegistryClient({ url: required('PARLEY_SCHEMA_REGISTRY_URL') }),
   ];
 }
@@ -90,7 +95,10 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
   };
   await app.start();
   log(`${application} running on ${backend.kind} (state in ${stateDir}); SIGTERM or Ctrl-C stops it`);
-  const progress = setInterval(() => log(`${application}: ${processed} records committed${fastPath()}`), 5_000);
+  const progress = setInterval(() => {
+    log(`${application}: ${processed} records committed${fastPath()}`);
+    if (process.env['PARLEY_DEBUG_TASKS']) log(`tasks: ${JSON.stringify(app.describeTasks())}`);
+  }, 5_000);
   progress.unref();
   const stopped = new Promise<string>((done) => {
     process.once('SIGTERM', () => done('SIGTERM'));

@@ -181,6 +181,15 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
       }
       assert.deepEqual(mine, byKey, `${agent} applied every key's decisions in the execution order`);
     }
+  } catch (error) {
+    // Show what the processes said: a failed scenario is otherwise hard to read.
+    const tail = logs
+      .join('')
+      .split('\n')
+      .filter((l) => !l.includes('"logger":"kafkajs"'))
+      .slice(-80)
+      .join('\n');
+    throw new Error(`${(error as Error).message}\n--- last process output ---\n${tail}`, { cause: error });
   } finally {
     await Promise.all([...children.values()].map(stop));
     await ordered.stop();

@@ -52,8 +52,12 @@ export interface RecordBatch extends TopicPartition {
 }
 
 export interface GroupHandler {
-  /** Partitions newly assigned to this member; no batch for them arrives before this resolves. */
-  onAssigned(partitions: TopicPartition[]): Promise<void>;
+  /**
+   * Partitions newly assigned to this member; no batch for them arrives before this resolves. It may resolve
+   * with the offsets to start from (a task's committed input offsets): the backend then fetches from exactly
+   * there instead of resolving the position itself.
+   */
+  onAssigned(partitions: TopicPartition[]): Promise<void | PartitionOffset[]>;
   /** Partitions taken away; called before another member can be given them. */
   onRevoked(partitions: TopicPartition[]): Promise<void>;
   /** One batch of one partition; the next batch of that partition waits until this resolves. */

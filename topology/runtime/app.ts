@@ -4,7 +4,7 @@
  * first), feeds them batches with back-pressure, drives wall-clock time, and closes tasks on revocation.
  */
 import type { KeyValueStore } from '../../state/types.ts';
-import type { Backend, GroupMember, Producer, RecordBatch, TopicPartition } from '../backend/types.ts';
+import type { PartitionOffset, Backend, GroupMember, Producer, RecordBatch, TopicPartition } from '../backend/types.ts';
 import { changelogTopicName, type Subtopology, type Topology } from '../model.ts';
 import { internalTopics } from '../validate.ts';
 import type { ProcessorRegistry } from '../registry.ts';
@@ -84,6 +84,11 @@ export class StreamsApp {
     return this.#options.topology.spec.guarantee === 'exactly_once';
   }
 
+  /** Every task's inputs (buffered, fetch position, known end) and whether it waits for data. */
+  describeTasks() {
+    return [...this.#tasks.values()].map((t) => t.describe());
+  }
+
   taskIds(): string[] {
     return [...this.#tasks.keys()].sort();
   }
@@ -113,7 +118,11 @@ export class StreamsApp {
       readCommitted: this.exactlyOnce,
       fromBeginning: true,
       handler: {
-        onAssigned: (tps) => this.#guard(() => this.#onAssigned(tps)),
+        onAssigned: async (tps) => {
+          let starts: PartitionOffset[] = [];
+          await this.#guard(async () => void (starts = await this.#onAssigned(tps)));
+          return starts;
+        },
         onRevoked: (tps) => this.#guard(() => this.#onRevoked(tps)),
         onBatch: (batch) => this.#guard(() => this.#onBatch(batch)),
         onPosition: (p) =>
@@ -183,15 +192,21 @@ export class StreamsApp {
     return sub;
   }
 
-  async #onAssigned(tps: TopicPartition[]): Promise<void> {
+  /** Creates the tasks of newly assigned partitions; returns where each of their inputs starts (committed). */
+  async #onAssigned(tps: TopicPartition[]): Promise<PartitionOffset[]> {
     const wanted = new Map<string, { sub: Subtopology; partition: number }>();
     for (const tp of tps) {
       const sub = this.#subtopologyOf(tp.topic);
       wanted.set(`${sub.id}_${tp.partition}`, { sub, partition: tp.partition });
     }
+    const starts: PartitionOffset[] = [];
     for (const [id, { sub, partition }] of wanted) {
-      if (!this.#tasks.has(id)) this.#tasks.set(id, await this.#createTask(sub, partition));
+      if (this.#tasks.has(id)) continue;
+      const task = await this.#createTask(sub, partition);
+      this.#tasks.set(id, task);
+      for (const input of task.describe().inputs) starts.push({ topic: input.topic, partition, offset: input.fetched });
     }
+    return starts.filter((s) => tps.some((tp) => tp.topic === s.topic && tp.partition === s.partition));
   }
 
   async #createTask(sub: Subtopology, partition: number): Promise<StreamTask> {

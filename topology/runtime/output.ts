@@ -20,11 +20,18 @@ export interface TaskOutput {
 export function exactlyOnceOutput(producer: TransactionalProducer, groupId: string): TaskOutput {
   return {
     async commit(records, offsets) {
+      const debug = process.env['PARLEY_DEBUG_GROUP']
+        ? (step: string) => console.error(`txn ${producer.transactionalId} ${step} ${Date.now()}`)
+        : () => {};
+      debug('begin');
       await producer.begin();
       try {
         if (records.length > 0) await producer.send(records);
+        debug('sent');
         if (offsets.length > 0) await producer.sendOffsets(groupId, offsets);
+        debug('offsets');
         await producer.commit();
+        debug('committed');
       } catch (error) {
         // A fenced producer cannot abort; anything else leaves nothing half-visible.
         await producer.abort().catch(() => undefined);

@@ -71,6 +71,16 @@ export class PartitionGroup {
     return best.records[best.head++];
   }
 
+  /** Per source topic: buffered records, fetch position and known end (for status output and debugging). */
+  describe(): { topic: string; buffered: number; fetched: number; knownEnd: number }[] {
+    return this.#queues.map((q) => ({
+      topic: q.topic,
+      buffered: q.records.length - q.head,
+      fetched: q.fetched,
+      knownEnd: q.knownEnd,
+    }));
+  }
+
   /** Drops everything buffered (the task is closing; the records will be fetched again by the next owner). */
   clear(): void {
     for (const queue of this.#queues) {

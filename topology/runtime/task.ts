@@ -174,6 +174,15 @@ export class StreamTask implements ContextHost {
     return process ? this.run() : Promise.resolve();
   }
 
+  describe() {
+    return {
+      id: this.id,
+      streamTime: this.streamTime,
+      waiting: this.#group.waitingForData(),
+      inputs: this.#group.describe(),
+    };
+  }
+
   buffered(topic?: string): number {
     return this.#group.buffered(topic);
   }

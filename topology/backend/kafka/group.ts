@@ -149,7 +149,17 @@ export class KafkaGroupMember implements GroupMember {
     if (revoked.length === 0 && assigned.length === 0) return;
     const step = this.#callbacks.then(async () => {
       if (revoked.length > 0) await this.#handler.onRevoked(revoked.map(([, tp]) => tp));
-      if (assigned.length > 0) await this.#handler.onAssigned(assigned.map(([, tp]) => tp));
+      if (assigned.length > 0) {
+        const starts = await this.#handler.onAssigned(assigned.map(([, tp]) => tp));
+        // The handler knows where its tasks stand; seeking there does not depend on how kafkajs resolves a
+        // partition without a committed offset (a restarted app once found such partitions at their end).
+        for (const start of starts ?? []) {
+          const key = tpKey(start);
+          if (!this.#owned.has(key)) continue;
+          this.#positions.set(key, start.offset);
+          this.#consumer.seek({ topic: start.topic, partition: start.partition, offset: String(start.offset) });
+        }
+      }
     });
     this.#callbacks = step.catch((error: unknown) => this.#fail(error));
     for (const [key] of revoked) this.#ready.delete(key);
@@ -185,6 +195,11 @@ export class KafkaGroupMember implements GroupMember {
     const tp = { topic: batch.topic, partition: batch.partition };
     const key = tpKey(tp);
     const ready = this.#ready.get(key);
+    if (process.env['PARLEY_DEBUG_GROUP']) {
+      console.error(
+        `eachBatch ${key} n=${batch.messages.length} ready=${!!ready} paused=${this.#paused.has(key)} state=${this.#state}`,
+      );
+    }
     // Returning without resolveOffset leaves the fetch position where it was: the batch comes again later.
     if (!ready || !this.#deliverable(key, ready)) return;
     if (!(await this.#awaitReady(ready, payload)) || !this.#deliverable(key, ready)) return;
@@ -210,6 +225,7 @@ export class KafkaGroupMember implements GroupMember {
     // lastOffset() counts control records and aborted records after the last delivered one (batch.js).
     payload.resolveOffset(batch.lastOffset());
     this.#positions.set(key, Number(batch.lastOffset()) + 1);
+    if (process.env['PARLEY_DEBUG_GROUP']) console.error(`eachBatch done ${key}`);
   }
 
   /**

@@ -234,7 +234,10 @@ export class MemoryBackend implements Backend {
         const log = this.logs(tp.topic)[tp.partition]!;
         member.positions.set(tpKey(tp), committed ?? (member.fromBeginning ? 0 : log.highWatermark));
       }
-      await member.handler.onAssigned(partitions);
+      const starts = await member.handler.onAssigned(partitions);
+      for (const start of starts ?? []) {
+        if (member.positions.has(tpKey(start))) member.positions.set(tpKey(start), start.offset);
+      }
       member.ready = true;
     }
     this.kick();
