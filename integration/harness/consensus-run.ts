@@ -83,8 +83,16 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
   const env = { PARLEY_REPLICAS: String(replicas) };
   const logs: string[] = [];
   const children = new Map<string, ChildProcess>();
+  let finishing = false;
   const launch = (config: string, instance: string, extra: NodeJS.ProcessEnv = {}): void => {
-    children.set(instance, start(stateRoot, config, suffix, instance, { ...env, ...extra }, logs));
+    const child = start(stateRoot, config, suffix, instance, { ...env, ...extra }, logs);
+    children.set(instance, child);
+    // Like a supervisor (systemd, Kubernetes): a process that exits on an error of its own is started again.
+    child.once('exit', (code, signal) => {
+      if (finishing || signal !== null || code === 0 || children.get(instance) !== child) return;
+      logs.push(`[harness] ${instance} exited with ${code}: restarting it\n`);
+      launch(config, instance, extra);
+    });
   };
   const { schemaRegistryUrl, kafkaBrokers } = await testStack();
   const consensus = withSuffix(await loadEngine(consensusTopologyFile, env), suffix);
@@ -135,10 +143,14 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
     await ordered.until(decisions, 240_000);
     await applied.until(2 * decisions, 240_000);
     // Each process serves /metrics (port printed at start): the replicas count what they proposed and committed.
-    const urls = [...logs.join('').matchAll(/\[(replica-\d+)\] metrics on (http:\/\/[\d.:]+)\/metrics/g)];
-    assert.ok(urls.length >= replicas, 'every replica process serves metrics');
-    const live = urls.slice(-replicas); // the latest start of each replica process
-    const scraped = await Promise.all(live.map(async ([, , url]) => (await fetch(`${url}/metrics`)).text()));
+    const latest = new Map<string, string>(); // the latest start of each replica process
+    for (const [, instance, url] of logs
+      .join('')
+      .matchAll(/\[(replica-\d+)\] metrics on (http:\/\/[\d.:]+)\/metrics/g)) {
+      latest.set(instance!, url!);
+    }
+    assert.equal(latest.size, replicas, 'every replica process serves metrics');
+    const scraped = await Promise.all([...latest.values()].map(async (url) => (await fetch(`${url}/metrics`)).text()));
     const sum = (name: string) =>
       scraped.reduce(
         (n, text) =>
@@ -191,6 +203,7 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
       .join('\n');
     throw new Error(`${(error as Error).message}\n--- last process output ---\n${tail}`, { cause: error });
   } finally {
+    finishing = true;
     await Promise.all([...children.values()].map(stop));
     await ordered.stop();
     await applied.stop();

@@ -12,7 +12,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { atLeastOnceOutput, exactlyOnceOutput, type TaskOutput } from './output.ts';
 import { topicSerdes, type SerdeFactory, type TopicSerdes } from './serdes.ts';
 import type { StoreOpener, TaskStore } from './task-store.ts';
-import { StreamTask, type TaskEvents } from './task.ts';
+import { StreamTask, TaskMigratedError, type TaskEvents } from './task.ts';
 
 export interface AppEvents extends TaskEvents {
   /** In changelog offsets (transaction markers included), from 0 up to exactly `total` once restored. */
@@ -54,6 +54,8 @@ export class StreamsApp {
   readonly #serdes: TopicSerdes;
   readonly #tasks = new Map<string, StreamTask>();
   readonly #paused = new Map<string, TopicPartition>();
+  /** Tasks closed because another member owns them now; their batches are ignored until reassigned. */
+  readonly #migrated = new Set<string>();
   #member: GroupMember | undefined;
   #producer: Producer | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -166,14 +168,26 @@ export class StreamsApp {
     await this.#producer?.close();
   }
 
-  /** Errors never escape into the backend: they fail the application, which stops consuming. */
+  /**
+   * Errors never escape into the backend: they fail the application, which stops consuming — except a migrated
+   * task, which is closed on its own while the others go on (the coming rebalance revokes its partitions).
+   */
   async #guard(fn: () => Promise<void>): Promise<void> {
     if (this.state === 'failed') return;
     try {
       await fn();
     } catch (error) {
+      if (error instanceof TaskMigratedError) return this.#onMigrated(error);
       this.#fail(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  async #onMigrated(error: TaskMigratedError): Promise<void> {
+    const task = this.#tasks.get(error.taskId);
+    this.#tasks.delete(error.taskId);
+    this.#migrated.add(error.taskId);
+    this.#options.events.taskClosed?.(error.taskId);
+    await task?.closeDirty();
   }
 
   #fail(error: Error): void {
@@ -201,6 +215,7 @@ export class StreamsApp {
     }
     const starts: PartitionOffset[] = [];
     for (const [id, { sub, partition }] of wanted) {
+      this.#migrated.delete(id);
       if (this.#tasks.has(id)) continue;
       const task = await this.#createTask(sub, partition);
       this.#tasks.set(id, task);
@@ -310,7 +325,10 @@ export class StreamsApp {
 
   async #onBatch(batch: RecordBatch): Promise<void> {
     const sub = this.#subtopologyOf(batch.topic);
-    const task = this.#tasks.get(`${sub.id}_${batch.partition}`);
+    const id = `${sub.id}_${batch.partition}`;
+    const task = this.#tasks.get(id);
+    // A migrated task's records belong to its new owner, who reads them again from the committed offsets.
+    if (!task && this.#migrated.has(id)) return;
     if (!task) throw new Error(`batch for ${batch.topic}[${batch.partition}] arrived before its task was created`);
     const { topic, records, highWatermark, nextOffset } = batch;
     const known = this.#knownEnd(highWatermark, nextOffset);

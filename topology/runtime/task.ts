@@ -41,6 +41,22 @@ export interface TaskEvents {
   committed?(taskId: string, records: number, seconds: number): void;
 }
 
+/**
+ * The task's transactional producer was fenced: another member now owns the task (a rebalance moved it), as
+ * Kafka Streams' TaskMigratedException. Not an application failure: the task is closed without committing,
+ * and the new owner redoes the uncommitted work from the committed offsets and changelogs.
+ */
+export class TaskMigratedError extends Error {
+  override name = 'TaskMigratedError';
+  readonly retriable = true;
+  constructor(
+    readonly taskId: string,
+    cause: unknown,
+  ) {
+    super(`task ${taskId} was migrated to another member (its producer was fenced)`, { cause });
+  }
+}
+
 /** A processing error under policy `fail`: the task stops and the application fails with it. */
 export class TaskFailedError extends Error {
   override name = 'TaskFailedError';
@@ -356,12 +372,30 @@ export class StreamTask implements ContextHost {
       await this.#options.output.commit(records, offsets);
     } catch (error) {
       for (const store of this.#stores.values()) store.discard();
+      if ((error as { code?: string }).code === 'PRODUCER_FENCED') throw new TaskMigratedError(this.id, error);
       throw error;
     }
     for (const store of this.#stores.values()) await store.flush(store.restoreFrom);
     this.#pending = [];
     this.#dirty = false;
     this.#options.events.committed?.(this.id, records.length, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * Closes a migrated task without committing or checkpointing: its pending writes are discarded, buffered records
+   * dropped, processors and stores closed; the producer is fenced already.
+   */
+  async closeDirty(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#group.clear();
+    this.#pending = [];
+    for (const node of this.#nodes.values()) await node.processor?.close?.()?.catch?.(() => undefined);
+    for (const store of this.#stores.values()) {
+      store.discard();
+      await store.close().catch(() => undefined);
+    }
+    await this.#options.output.close().catch(() => undefined);
   }
 
   /** Commits what was processed, closes processors and stores; buffered records are dropped (refetched). */
