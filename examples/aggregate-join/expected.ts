@@ -9,7 +9,11 @@ export interface Workload {
   payments: { key: string; value: Payment; timestamp: number }[];
 }
 
-/** Deterministic: account i has limit 100*(i+1); payment j goes to account j % accounts with amount 7*(j%5+1). */
+/**
+ * Deterministic: account i has limit 100*(i+1); payment j goes to account j % accounts with amount 7*(j%5+1).
+ * Records sent to a real broker need a recent `start`: Kafka's time retention (7 days by default) deletes
+ * segments whose records are stamped older than that at its next check, taking the workload with them.
+ */
 export function workload(accountCount: number, paymentCount: number, start = 1_000_000): Workload {
   const accounts = Array.from({ length: accountCount }, (_, i) => ({
     key: `acct-${i}`,

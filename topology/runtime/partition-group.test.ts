@@ -88,3 +88,11 @@ test('clear drops what is buffered; counts stay right after many polls (head com
   assert.equal(group.poll(), undefined);
   assert.throws(() => group.buffered('nope'), /partition group has no source topic nope/);
 });
+
+test('records handed over again (a fetch that raced a seek) are buffered once', () => {
+  const group = new PartitionGroup(['a'], [10], [0]);
+  group.add('a', records('a', 8, [1, 2, 3, 4]), 12, 12); // offsets 8..11: 8 and 9 precede the start offset
+  group.add('a', records('a', 10, [3, 4, 5]), 13, 13); // 10 and 11 again, then 12
+  assert.deepEqual(drain(group), ['a@3', 'a@4', 'a@5']);
+  assert.equal(group.describe()[0]!.fetched, 13);
+});

@@ -39,8 +39,15 @@ export class PartitionGroup {
       queue.records = queue.records.slice(queue.head);
       queue.head = 0;
     }
-    queue.records.push(...records);
-    this.advance(topic, Math.max(nextOffset, records[records.length - 1]!.offset + 1), highWatermark);
+    // A backend may hand over records again (a fetch that raced a seek); an offset below the fetch position was
+    // buffered already, and processing it twice would duplicate its outputs.
+    const fresh =
+      records.length > 0 && records[0]!.offset < queue.fetched
+        ? records.filter((r) => r.offset >= queue.fetched)
+        : records;
+    queue.records.push(...fresh);
+    const last = records[records.length - 1];
+    this.advance(topic, Math.max(nextOffset, last === undefined ? 0 : last.offset + 1), highWatermark);
   }
 
   /** The fetch position moved (possibly over markers only, with nothing to buffer). */

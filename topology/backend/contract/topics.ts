@@ -41,12 +41,15 @@ async function produceThenEndOffsets({ backend, name }: ContractContext): Promis
   const topic = name('produce');
   await backend.createTopics([topicSpec(topic, 2)]);
   const producer = await backend.producer();
+  // Recent timestamps: Kafka's time retention (7 days by default) judges segments by their records' timestamps,
+  // so records stamped in the past are deleted by the next retention check, before they are read back.
+  const base = Date.now() - 1000;
   const sent = [0, 1, 2].map((i) => ({
     topic,
     partition: 0,
     key: i === 1 ? null : buf(`k${i}`),
     value: i === 2 ? null : buf(`v${i}`),
-    timestamp: 1_700_000_000_000 + i,
+    timestamp: base + i,
     headers: { h: buf(`header-${i}`) },
   }));
   await producer.send(sent);

@@ -112,6 +112,7 @@ export class KafkaGroupMember implements GroupMember {
         const key = tpKey(payload);
         if (payload.batchSize !== 0 || this.#state !== 'running' || !this.#owned.has(key)) return;
         const nextOffset = Number(payload.lastOffset) + 1;
+        if (process.env['PARLEY_DEBUG_GROUP']) console.error(`position ${key} ${nextOffset} (no records)`);
         this.#positions.set(key, nextOffset);
         this.#handler.onPosition?.({
           topic: payload.topic,
@@ -138,6 +139,7 @@ export class KafkaGroupMember implements GroupMember {
   #onGroupJoin(memberId: string, assignment: Record<string, number[]>): void {
     if (this.#state !== 'running') return;
     const next = flatten(assignment);
+    if (process.env['PARLEY_DEBUG_GROUP']) console.error(`join ${memberId} ${JSON.stringify(assignment)}`);
     const lost = this.#memberId !== undefined && this.#memberId !== memberId;
     this.#memberId = memberId;
     if (lost) this.#positions.clear();
@@ -157,6 +159,7 @@ export class KafkaGroupMember implements GroupMember {
           const key = tpKey(start);
           if (!this.#owned.has(key)) continue;
           this.#positions.set(key, start.offset);
+          if (process.env['PARLEY_DEBUG_GROUP']) console.error(`seek ${key} to ${start.offset} (onAssigned)`);
           this.#consumer.seek({ topic: start.topic, partition: start.partition, offset: String(start.offset) });
         }
       }
@@ -177,7 +180,9 @@ export class KafkaGroupMember implements GroupMember {
     try {
       for (const [key, tp] of owned) {
         const position = this.#positions.get(key);
-        if (position !== undefined) this.#consumer.seek({ ...tp, offset: String(position) });
+        if (position === undefined) continue;
+        if (process.env['PARLEY_DEBUG_GROUP']) console.error(`seek ${key} to ${position} (rejoin)`);
+        this.#consumer.seek({ ...tp, offset: String(position) });
       }
       const paused = [...this.#paused.values()].filter((tp) => owned.has(tpKey(tp)));
       if (paused.length > 0) this.#consumer.pause(byTopic(paused));
@@ -203,7 +208,17 @@ export class KafkaGroupMember implements GroupMember {
     // Returning without resolveOffset leaves the fetch position where it was: the batch comes again later.
     if (!ready || !this.#deliverable(key, ready)) return;
     if (!(await this.#awaitReady(ready, payload)) || !this.#deliverable(key, ready)) return;
-    const records = batch.messages.map((message) => toBackendRecord(batch.topic, batch.partition, message));
+    // A batch fetched before a seek (onAssigned's start offsets, a rejoin's restored positions) can be delivered
+    // after it, and kafkajs applies the pending seek at its next fetch: the same records would come twice. The
+    // position this member last delivered up to is the truth; records below it were handed over already.
+    const position = this.#positions.get(key);
+    const fresh = position === undefined ? batch.messages : batch.messages.filter((m) => Number(m.offset) >= position);
+    if (fresh.length === 0 && position !== undefined && batch.messages.length > 0) {
+      if (process.env['PARLEY_DEBUG_GROUP']) console.error(`eachBatch ${key} stale below ${position}`);
+      payload.resolveOffset(String(position - 1));
+      return;
+    }
+    const records = fresh.map((message) => toBackendRecord(batch.topic, batch.partition, message));
     // Async wrapper: a handler that throws synchronously fails the member like one that rejects.
     const delivery = (async () =>
       this.#handler.onBatch({
