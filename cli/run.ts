@@ -18,6 +18,7 @@ import {
   tasksRestoredCheck,
 } from '../monitoring/index.ts';
 import { setConsensusObserver } from '../processors/observer.ts';
+import { consensusReplicas, etcdGuardrailFromEnv, startGuardrailLink, type GuardrailLink } from './guardrail-link.ts';
 import { createApp, loadEngine, type Engine } from '../topology/engine.ts';
 
 export interface RunOptions {
@@ -28,6 +29,8 @@ export interface RunOptions {
   quiet?: boolean;
   /** /metrics, /healthz, /readyz on 127.0.0.1; 0 picks a free port (printed). Default PARLEY_METRICS_PORT or 0. */
   metricsPort?: string;
+  /** The guardrail cluster (keys under /parley/<name>/) of a consensus topology; default its application id. */
+  cluster?: string;
 }
 
 function required(name: string): string {
@@ -68,6 +71,27 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
     readiness: [tasksRestoredCheck(metrics.runtime)],
   });
   log(`metrics on ${server.url}/metrics (also /healthz, /readyz)`);
+  // A consensus topology follows its guardrail in etcd (PARLEY_ETCD_ENDPOINTS): epoch, mode, leases.
+  let guarded: GuardrailLink | undefined;
+  const replicas = consensusReplicas(engine);
+  if (replicas !== undefined) {
+    const cluster = options.cluster ?? application;
+    const guardrail = etcdGuardrailFromEnv(cluster);
+    if (guardrail) {
+      guarded = await startGuardrailLink({
+        guardrail,
+        replicas,
+        metrics,
+        actor: `parley run ${options.instance ?? process.pid}`,
+        log,
+      });
+      server.addReadinessCheck(guarded.readiness);
+      const c = guarded.link.config();
+      log(`guardrail cluster ${cluster} in etcd: epoch ${c.epoch}, mode ${c.mode}, members ${c.members.length}`);
+    } else {
+      log('no guardrail (PARLEY_ETCD_ENDPOINTS unset): epoch and mode come from the topology config');
+    }
+  }
   const app = createApp({
     engine,
     backend,
@@ -87,7 +111,13 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
   });
   const consensus = { fast: 0, slow: 0 };
   setConsensusObserver(
-    consensusObserverFor(metrics, { committed: (_r, fast) => void (fast ? consensus.fast++ : consensus.slow++) }),
+    consensusObserverFor(metrics, {
+      committed: (_r, fast, _n, _l, eligible) => {
+        if (fast) consensus.fast++;
+        else consensus.slow++;
+        guarded?.committed(fast, eligible ?? fast);
+      },
+    }),
   );
   const fastPath = (): string => {
     const n = consensus.fast + consensus.slow;
@@ -107,6 +137,7 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
   const outcome = await Promise.race([stopped, app.whenFailed()]);
   clearInterval(progress);
   await app.stop();
+  await guarded?.stop();
   await backend.close();
   await server.close();
   if (outcome instanceof Error) throw outcome;
@@ -126,6 +157,10 @@ export function runCommand(): Command {
         'the processes by the group (one each with as many processes as replicas), and they move on failure',
     )
     .option('--quiet', 'no progress output')
+    .option(
+      '--cluster <name>',
+      'guardrail cluster of a consensus topology (PARLEY_ETCD_ENDPOINTS); default: the application id',
+    )
     .option('--metrics-port <port>', '/metrics, /healthz, /readyz on 127.0.0.1 (0: a free port, printed)')
     .action(async (options: RunOptions & { replica?: string }) => {
       if (options.replica && !options.instance) options.instance = options.replica;

@@ -84,7 +84,7 @@ export function storeMetricsFor(metrics: ParleyMetrics): StoreOperationMetrics {
 /** Structurally processors/observer.ts ConsensusObserver, every hook present. */
 export interface ConsensusEvents {
   proposed(replica: string, commands: number): void;
-  committed(replica: string, fast: boolean, commands: number, latenciesMs: number[]): void;
+  committed(replica: string, fast: boolean, commands: number, latenciesMs: number[], fastEligible?: boolean): void;
   ordered(key: string, position: number, proposalId: string): void;
   applied(agent: string, key: string, position: number, proposalId: string): void;
   recovered(replica: string): void;
@@ -101,14 +101,14 @@ export function consensusObserverFor(metrics: ParleyMetrics, next: Partial<Conse
       metrics.consensus.proposed(replica, commands);
       next.proposed?.(replica, commands);
     },
-    committed(replica, fast, commands, latenciesMs) {
+    committed(replica, fast, commands, latenciesMs, fastEligible) {
       const path = fast ? 'fast' : metrics.guardrail.currentMode() === 'slow' ? 'slow-mode' : 'slow';
       metrics.consensus.committed(
         replica,
         path,
         latenciesMs.map((ms) => ms / 1000),
       );
-      next.committed?.(replica, fast, commands, latenciesMs);
+      next.committed?.(replica, fast, commands, latenciesMs, fastEligible);
     },
     ordered(key, position, proposalId) {
       next.ordered?.(key, position, proposalId);

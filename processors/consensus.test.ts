@@ -7,10 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { InMemoryEtcd, InProcessGuardrail, ManualClock, setMode } from '../guardrail/index.ts';
 import { MemoryRegistryClient } from '../schemas/index.ts';
 import { defaultStoreOpener, loadEngine, serdeFactory } from '../topology/engine.ts';
 import { TopologyTestDriver } from '../topology/test-driver.ts';
+import { ClusterLink, setClusterLink } from './cluster-link.ts';
 import { consensusTopologyFile, type OrderedDecision } from './index.ts';
+import { setConsensusObserver } from './observer.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'parley-consensus-'));
 after(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -74,4 +77,60 @@ test('a proposal without keys or with an oversized payload is rejected with a re
     ['fine'],
   );
   await d.close();
+});
+
+test('with a guardrail: its mode applies from the next tick, and a replica without its lease holds its proposals', async () => {
+  const clock = new ManualClock(0);
+  const store = new InMemoryEtcd(clock);
+  const open = () => new InProcessGuardrail({ store, cluster: 'consensus-test' });
+  // r1 is still leased by a crashed owner: this process may not lead with it until that lease expires.
+  const crashed = open();
+  const zombie = await ClusterLink.connect({ guardrail: crashed, replicas: 3, log: () => undefined, ttlS: 2 });
+  const zombieLease = zombie.lead('r1');
+  for (let i = 0; i < 100 && !zombieLease.canLead; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+  await crashed.close();
+  const link = await ClusterLink.connect({ guardrail: open(), replicas: 3, log: () => undefined, registerRetryMs: 1 });
+  setClusterLink(link);
+  const commits: { replica: string; fast: boolean; eligible: boolean | undefined }[] = [];
+  setConsensusObserver({ committed: (replica, fast, _n, _l, eligible) => commits.push({ replica, fast, eligible }) });
+  const d = await driver('guarded');
+  try {
+    const run = async (ticks: number) => {
+      for (let i = 0; i < ticks; i++) await d.advanceWallClockTime(10);
+    };
+    await d.pipeInputs('proposals', [proposal('a0', ['a'], 0), proposal('b1', ['b'], 1), proposal('c2', ['c'], 2)]);
+    await run(20);
+    const firstIds = (await d.readOutput<string, OrderedDecision>('ordered')).map((r) => r.value.proposalId);
+    assert.deepEqual(firstIds.sort(), ['a0', 'c2'], 'r1 holds b1: no lease of its own yet');
+    assert.ok(commits.length > 0 && commits.every((c) => c.fast), 'fast mode: lone commands commit fast');
+
+    clock.advance(2_001); // the crashed owner's lease expires; r1 registers and proposes what it held
+    const later: string[] = [];
+    for (let i = 0; i < 500 && later.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1)); // the registration retry runs on real timers
+      await run(1);
+      later.push(...(await d.readOutput<string, OrderedDecision>('ordered')).map((r) => r.value.proposalId));
+    }
+    assert.deepEqual(later, ['b1']);
+
+    await setMode(open(), 'slow', { reason: 'test' });
+    for (let i = 0; i < 100 && link.config().mode !== 'slow'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    commits.length = 0;
+    await run(10); // a tick applies the switch
+    await d.pipeInputs('proposals', [proposal('d0', ['d'], 0), proposal('e2', ['e'], 2)]);
+    await run(20);
+    assert.equal((await d.readOutput<string, OrderedDecision>('ordered')).length, 2);
+    assert.ok(commits.length > 0, 'the replicas led commits in slow mode');
+    assert.ok(
+      commits.every((c) => !c.fast && c.eligible === true),
+      `slow mode: no fast commit, each reported as fast-eligible (${JSON.stringify(commits)})`,
+    );
+  } finally {
+    await d.close();
+    setConsensusObserver({});
+    setClusterLink(undefined);
+    await link.close();
+    await zombie.close().catch(() => undefined);
+  }
 });

@@ -5,8 +5,11 @@
 export interface ConsensusObserver {
   /** A replica proposed a batch of commands as one instance. */
   proposed?(replica: string, commands: number): void;
-  /** An instance this replica led committed: on the fast path or not, and how long its commands waited. */
-  committed?(replica: string, fast: boolean, commands: number, latenciesMs: number[]): void;
+  /**
+   * An instance this replica led committed: on the fast path or not, how long its commands waited, and whether
+   * the fast path would have worked (in slow mode too: what the guardrail's mode policy samples).
+   */
+  committed?(replica: string, fast: boolean, commands: number, latenciesMs: number[], fastEligible?: boolean): void;
   /** A decision reached the execution order. */
   ordered?(key: string, position: number, proposalId: string): void;
   /** An agent applied a decision to its projection. */

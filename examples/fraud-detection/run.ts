@@ -9,6 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startGuardrailLink } from '../../cli/guardrail-link.ts';
+import { InProcessGuardrail } from '../../guardrail/index.ts';
+import { createMetrics } from '../../monitoring/index.ts';
 import { consensusTopologyFile, replicaId } from '../../processors/index.ts';
 import { setConsensusObserver } from '../../processors/observer.ts';
 import { MemoryRegistryClient } from '../../schemas/index.ts';
@@ -34,7 +37,23 @@ const agents = ['risk-agent-1', 'risk-agent-2'];
 
 const stateDir = mkdtempSync(join(tmpdir(), 'parley-start-'));
 const progress = new Progress(total, agents);
-setConsensusObserver(progress.observer);
+// The guardrail, in process: the replicas take their epoch and mode from it, each holds a lease, and the mode
+// controller samples the fast-path outcomes (DESIGN.md §4).
+const guardrail = new InProcessGuardrail({ cluster: 'fraud-detection' });
+const guarded = await startGuardrailLink({
+  guardrail,
+  replicas,
+  metrics: createMetrics(),
+  actor: 'npm start',
+  log: (line) => process.stderr.write(`${line}\n`),
+});
+setConsensusObserver({
+  ...progress.observer,
+  committed: (replica, fast, commands, latencies, eligible) => {
+    progress.observer.committed?.(replica, fast, commands, latencies, eligible);
+    guarded.committed(fast, eligible ?? fast);
+  },
+});
 const backend = new MemoryBackend({ mode: 'auto' });
 const registry = new MemoryRegistryClient();
 const env = { PARLEY_REPLICAS: String(replicas) };
@@ -87,6 +106,8 @@ clearInterval(ticker);
 progress.print(true);
 const error = failed?.error ?? apps.find((a) => a.error)?.error;
 for (const app of apps) await app.stop();
+const { mode, epoch } = guarded.link.config();
+await guarded.stop();
 await backend.close();
 rmSync(stateDir, { recursive: true, force: true });
 const verdict = error ? [`an application failed: ${error.message}`] : checkAgreement(progress, workload);
@@ -95,3 +116,4 @@ if (verdict.length > 0) {
   process.exit(1);
 }
 console.log(progress.summary());
+console.log(`guardrail (in process): mode ${mode}, epoch ${epoch}`);

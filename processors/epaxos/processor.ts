@@ -6,6 +6,7 @@
  */
 import type { KeyValueStore } from '../../state/types.ts';
 import type { Processor, ProcessorContext, StreamRecord } from '../../topology/processor.ts';
+import { clusterLink, type ClusterLink, type Leadership } from '../cluster-link.ts';
 import { resolveLimits, type ConsensusLimits } from '../limits.ts';
 import { observer } from '../observer.ts';
 import type { Proposal } from '../proposal/processor.ts';
@@ -13,8 +14,9 @@ import { committedToAvro, messageFromAvro, messageToAvro, recordFromJson, record
 import { Replica } from './core/replica.ts';
 import type { Ready } from './core/state.ts';
 import { instanceKey, type Command, type InstanceRecord } from './core/types.ts';
+import { replicaId } from './ids.ts';
 
-export const replicaId = (index: number): string => `r${index}`;
+export { replicaId } from './ids.ts';
 const nextSlotKey = 'meta/nextSlot';
 const recordPrefix = 'instance/';
 
@@ -37,6 +39,11 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
   /** Proposal timestamps of commands this replica leads, until they commit (for commit latency). */
   readonly #proposedAt = new Map<string, number>();
   #members: string[] = [];
+  /** With a guardrail: the link, this replica's lease, and the members seen live at the last tick. */
+  #link: ClusterLink | undefined;
+  #lease: Leadership | undefined;
+  #live = new Set<string>();
+  #holding = false;
 
   async init(context: ProcessorContext<string, unknown>): Promise<void> {
     this.#context = context;
@@ -68,17 +75,32 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
       if (key.startsWith(recordPrefix)) records.push(recordFromJson(value));
     }
     const nextSlot = ((await this.#store.get(nextSlotKey)) as number | undefined) ?? 0;
+    // The guardrail, when the process has one, owns the epoch and the mode (DESIGN.md §4).
+    this.#link = clusterLink();
+    const guarded = this.#link?.config();
+    if (guarded && guarded.n !== this.#config.replicas) {
+      throw new RangeError(
+        `${where}: guardrail cluster ${this.#link!.cluster} has ${guarded.n} members, the topology ${this.#config.replicas} replicas`,
+      );
+    }
     this.#replica = new Replica(
       {
         self: replicaId(index),
         members: this.#members,
-        epoch: this.#config.epoch,
-        mode: this.#config.mode,
+        epoch: guarded?.epoch ?? this.#config.epoch,
+        mode: guarded?.mode ?? this.#config.mode,
         recoveryTimeoutTicks: this.#limits.recoveryTimeoutTicks,
       },
       { records, nextSlot },
     );
-    context.schedule(this.#limits.tickMs, 'wall', (now) => this.#apply(this.#replica.step({ type: 'tick' }), now));
+    if (this.#link) {
+      this.#lease = this.#link.lead(replicaId(index));
+      this.#live = new Set(this.#members.filter((m) => this.#link!.isLive(m)));
+    }
+    context.schedule(this.#limits.tickMs, 'wall', (now) => {
+      this.#followGuardrail(now);
+      this.#apply(this.#replica.step({ type: 'tick' }), now);
+    });
     context.schedule(Math.max(1, this.#limits.batchWindowMs), 'wall', (now) => this.#flush(now, false));
   }
 
@@ -94,9 +116,45 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
     if (this.#batch.length >= this.#limits.batchCommandsMax) this.#flush(record.timestamp, true);
   }
 
+  async close(): Promise<void> {
+    await this.#lease?.release();
+  }
+
+  /**
+   * Applies what the guardrail says: a new epoch or mode, and members whose lease is gone (their instances are
+   * recovered without waiting for the timeouts). A member back up is only noted: it was never taken over.
+   */
+  #followGuardrail(now: number): void {
+    if (!this.#link) return;
+    const config = this.#link.config();
+    const core = this.#replica.state.config;
+    if (config.epoch > core.epoch || config.mode !== core.mode) {
+      this.#apply(this.#replica.step({ type: 'configure', epoch: config.epoch, mode: config.mode }), now);
+    }
+    const self = this.#replica.state.self;
+    for (const member of this.#members) {
+      const live = this.#link.isLive(member);
+      if (!live && this.#live.has(member) && member !== self) {
+        this.#apply(this.#replica.step({ type: 'leaderDown', replica: member }), now);
+      }
+      if (live) this.#live.add(member);
+      else this.#live.delete(member);
+    }
+  }
+
   /** Proposes the batch as one instance when it is full or its window has passed (§7.6 batching). */
   #flush(now: number, full: boolean): void {
     if (this.#batch.length === 0) return;
+    // Without a live lease this replica must not lead new instances (DESIGN.md §4): the batch waits, and the
+    // clients' retries (same proposal ids) reach a replica that can.
+    const holding = this.#lease !== undefined && !this.#lease.canLead;
+    if (holding !== this.#holding) {
+      this.#holding = holding;
+      console.error(
+        `replica ${this.#replica.state.self}: ${holding ? 'holds proposals: no live guardrail lease' : 'leads again'}`,
+      );
+    }
+    if (holding) return;
     if (
       !full &&
       now - this.#batchSince < this.#limits.batchWindowMs &&
@@ -135,7 +193,8 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
         const now = Date.now();
         const latencies = record.commands.map((c) => now - (this.#proposedAt.get(c.id) ?? now));
         for (const c of record.commands) this.#proposedAt.delete(c.id);
-        observer().committed?.(self, fast, record.commands.length, latencies);
+        const eligible = fast || this.#replica.state.fastEligible.delete(instanceKey(record.id));
+        observer().committed?.(self, fast, record.commands.length, latencies, eligible);
       }
       // Only the replica that decided (leader or recoverer) would be enough; every replica reporting keeps the
       // commit log complete when a decider crashes right after deciding. Resolution deduplicates by instance.

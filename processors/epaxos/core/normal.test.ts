@@ -60,6 +60,11 @@ test('slow mode (guardrail) never takes the fast path', () => {
   const id = c.propose('r0', [command('a', 'k')]);
   c.deliverAll();
   assert.equal(c.commitHops.get('r0')!.get(instanceKey(id)), 4);
+  // The replies would have allowed it: reported, so the guardrail can tell when fast mode would pay again.
+  assert.ok(c.replica('r0').state.fastEligible.has(instanceKey(id)));
+  const other = c.propose('r1', [command('b', 'k')]); // depends on the first: eligible only once that is known committed
+  c.deliverAll();
+  assert.equal(c.replica('r0').state.fastEligible.has(instanceKey(other)), false, 'r0 did not lead it');
 });
 
 test('the §4.4 seq guard: an uncommitted dep forces the slow path even with identical replies', () => {
@@ -135,4 +140,37 @@ test('messages of an older epoch are fenced and counted', () => {
   c.deliver(0);
   assert.equal(c.replica(flight.message.to).status().fencedMessages, 1);
   assert.equal(c.replica(flight.message.to).state.instances.size, 0);
+});
+
+test('configure: a switch to slow mode takes effect for the next instance; the epoch never goes back', () => {
+  const c = new Cluster({ n: 3 });
+  const fast = c.propose('r0', [command('a', 'k1')]);
+  c.deliverAll();
+  assert.equal(c.commitHops.get('r0')!.get(instanceKey(fast)), 2);
+  for (const r of c.ids) c.step(r, { type: 'configure', epoch: 3, mode: 'slow' }); // replies of epoch 1 are fenced
+  const slow = c.propose('r0', [command('b', 'k2')]);
+  c.deliverAll();
+  assert.equal(c.commitHops.get('r0')!.get(instanceKey(slow)), 4, 'slow mode: Accept round even without conflicts');
+  c.step('r0', { type: 'configure', epoch: 2, mode: 'fast' });
+  assert.equal(c.replica('r0').status().epoch, 3, 'an older epoch does not lower the current one');
+});
+
+test('leaderDown: the survivors recover the lost leader’s instances before its timeout, staggered', () => {
+  const c = new Cluster({ n: 3, recoveryTimeoutTicks: 10 });
+  const id = c.propose('r0', [command('a', 'k')]);
+  assert.ok(c.deliverWhere((m) => m.type === 'PreAccept' && m.to === 'r1'));
+  c.drop(() => true); // r0 is gone with its PreAcceptReply unread; r1 alone knows the instance
+  const key = instanceKey(id);
+  const before = c.replica('r1').state.deadlines.get(key)!;
+  c.step('r1', { type: 'leaderDown', replica: 'r0' });
+  const after = c.replica('r1').state.deadlines.get(key)!;
+  assert.equal(before - after, 10, 'r1, next after r0, drops the one timeout it would have waited for r0');
+  assert.equal(after, c.replica('r1').state.now + 10, 'one timeout from now, not two');
+  c.step('r1', { type: 'leaderDown', replica: 'r1' }); // itself: nothing to do
+  assert.equal(c.replica('r1').state.deadlines.get(key), after);
+  c.crash('r0');
+  for (let i = 0; i < 10; i++) c.tick('r1');
+  c.deliverAll();
+  assert.ok(c.committedAt('r1', id), 'r1 recovered and committed the instance with r2');
+  assert.ok(c.committedAt('r2', id));
 });

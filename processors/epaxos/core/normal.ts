@@ -122,6 +122,17 @@ function maybeDecidePreAccept(s: ReplicaState, id: InstanceId, c: Coordination):
   const allEqual = replies.every((r) => sameAttributes(r.attributes, c.initial));
   // §4.4 seq guard: fast only when every dep is known committed somewhere, else a dep's seq could still rise.
   const depsCommitted = c.initial.deps.every((d) => c.committedDeps.has(d) || s.record(d)?.status === 'committed');
+  // In slow mode the guardrail still needs to know when the fast path would have worked, to switch back.
+  if (
+    !fastPossible &&
+    c.fastAllowed &&
+    id.replica === s.self &&
+    allEqual &&
+    depsCommitted &&
+    c.replies.size >= s.fastQuorum - 1
+  ) {
+    s.fastEligible.add(instanceKey(id));
+  }
   if (fastPossible && allEqual && depsCommitted) {
     if (id.replica === s.self) {
       s.stats.fastCommits++;

@@ -15,7 +15,18 @@ export type Input =
   /** Advances the replica's logical time by one tick; overdue uncommitted instances start recovery. */
   | { type: 'tick' }
   /** Recover now (the instance blocks execution, or its leader's lease is gone). */
-  | { type: 'recover'; instance: InstanceId };
+  | { type: 'recover'; instance: InstanceId }
+  /**
+   * The guardrail's config changed: the mode in force, and the epoch (never lowered; messages of older epochs are
+   * fenced from now on). An instance already in flight keeps its path: the mode is a policy, not a safety rule.
+   */
+  | { type: 'configure'; epoch: number; mode: 'fast' | 'slow' }
+  /**
+   * A member's lease is gone (guardrail liveness): its uncommitted instances are recovered without waiting for
+   * their timeouts. The next replica after it starts at once, the others one recovery timeout apart each, so the
+   * survivors do not all duel with ballots for the same instances.
+   */
+  | { type: 'leaderDown'; replica: string };
 
 export interface ReplicaStatus {
   self: string;
@@ -60,6 +71,13 @@ export class Replica {
         break;
       case 'message':
         this.#receive(input.message);
+        break;
+      case 'configure':
+        s.config.epoch = Math.max(s.config.epoch, input.epoch);
+        s.config.mode = input.mode;
+        break;
+      case 'leaderDown':
+        this.#leaderDown(input.replica);
         break;
       default: {
         const exhaustive: never = input;
@@ -110,6 +128,18 @@ export class Replica {
       // Also when this replica coordinates it: replies may have been lost, and a new ballot starts over.
       s.deadlines.set(key, s.now + s.recoveryDelay(parseInstanceKey(key)));
       startRecovery(s, parseInstanceKey(key));
+    }
+  }
+
+  #leaderDown(replica: string): void {
+    const s = this.state;
+    if (replica === s.self) return;
+    for (const [key, deadline] of s.deadlines) {
+      const id = parseInstanceKey(key);
+      if (id.replica !== replica) continue;
+      // recoveryDelay is timeout × (1 + distance from the leader): drop the one timeout spent waiting for it.
+      const soon = s.now + s.recoveryDelay(id) - s.config.recoveryTimeoutTicks;
+      if (soon < deadline) s.deadlines.set(key, soon);
     }
   }
 

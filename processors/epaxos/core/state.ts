@@ -92,6 +92,8 @@ export class ReplicaState {
   readonly stats = { fastCommits: 0, slowCommits: 0, recoveries: 0 };
   /** Fast or slow, for each own instance committed in the current step (read by the driver with Ready). */
   readonly fastPath = new Map<InstanceKey, boolean>();
+  /** Own instances that took the slow path only because of slow mode: their replies allowed the fast path. */
+  readonly fastEligible = new Set<InstanceKey>();
   #ready: Ready = { persist: [], nextSlot: 0, send: [], committed: [] };
   #changed = new Map<InstanceKey, InstanceRecord>();
 
