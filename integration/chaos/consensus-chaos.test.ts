@@ -2,12 +2,16 @@
  * Chaos on the real stack (issue #7) while a workload runs: a replica process SIGKILLed mid-batch and restarted
  * from its state directory, a replica process frozen with SIGSTOP and thawed with SIGCONT, and an agent process
  * SIGKILLed and restarted. Each must end with 0 lost and 0 duplicated decisions and both agents in agreement
- * (runConsensusScenario checks that). Not yet here: killing the etcd leader (see the guardrail leader-kill test),
- * restarting the broker, tc netem in a network namespace.
+ * (runConsensusScenario checks that). And a conflict burst that drops the fast-path ratio: the replicas' mode
+ * controllers switch the guardrail to slow, and back to fast once the burst is over. Not yet here: killing the
+ * etcd leader under the workload (see the guardrail leader-kill test), restarting the broker, tc netem in a
+ * network namespace.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { EtcdGuardrail } from '../../guardrail/index.ts';
 import { runConsensusScenario } from '../harness/consensus-run.ts';
+import { testStack } from '../harness/index.ts';
 
 const total = Number(process.env['PARLEY_CHAOS_PROPOSALS'] ?? 1500);
 // Decisions (key, position) a run orders: roughly 1.1 per proposal with the example's two-key transfers.
@@ -58,4 +62,41 @@ describe('chaos: consensus keeps its promises through process faults', { concurr
       },
     });
   });
+
+  test(
+    'a conflict burst drops the fast-path ratio: the guardrail goes slow, and fast again after it',
+    { timeout: 420_000 },
+    async () => {
+      const burst = Math.floor(total / 3);
+      const { cluster, logs } = await runConsensusScenario({
+        replicas: 3,
+        conflict: 1, // every proposal on one of 4 hot keys: most instances need the slow path
+        conflictAfter: { from: burst, conflict: 0 },
+        total: burst * 3,
+        processEnv: { PARLEY_MODE_WINDOW_MS: '1500' },
+      });
+      const guardrail = new EtcdGuardrail({
+        endpoints: (await testStack()).etcdEndpoints,
+        cluster,
+        callDeadlineMs: 1_000,
+      });
+      try {
+        const history = await guardrail.history({ limit: 100 });
+        const switches = history.filter((h, i) => i > 0 && h.config.mode !== history[i - 1]!.config.mode);
+        const summary = switches.map((h) => `${h.config.mode} by ${h.actor}: ${h.reason}`).join('\n');
+        const slow = switches.findIndex((h) => h.config.mode === 'slow' && h.reason.startsWith('low-fast-path-ratio'));
+        assert.ok(slow >= 0, `switched to slow for the burst; switches:\n${summary}\n${logs.slice(-20).join('')}`);
+        assert.ok(
+          switches.slice(slow + 1).some((h) => h.config.mode === 'fast' && h.reason.startsWith('recovered')),
+          `and back to fast after it; switches:\n${summary}`,
+        );
+        assert.ok(
+          switches.every((h) => h.actor?.startsWith('parley run replica-')),
+          'written by the replicas',
+        );
+      } finally {
+        await guardrail.close();
+      }
+    },
+  );
 });

@@ -35,11 +35,17 @@ export interface ScenarioOptions {
   /** Runs beside the workload; the scenario waits for it before checking. */
   fault?: (ctx: FaultContext) => Promise<void>;
   attemptTimeoutMs?: number;
+  /** From proposal `from` on, the workload's conflict rate is `conflict` (a burst that ends, say). */
+  conflictAfter?: { from: number; conflict: number };
+  /** Extra environment of the replica and agent processes (PARLEY_MODE_WINDOW_MS, say). */
+  processEnv?: NodeJS.ProcessEnv;
 }
 
 export interface ScenarioResult {
   fastPath: string;
   logs: string[];
+  /** The guardrail cluster the replicas followed (their application id). */
+  cluster: string;
 }
 
 const fixture = join(import.meta.dirname, '..', 'tests', 'fixtures', 'run-with-suffix.ts');
@@ -80,7 +86,7 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
   const kafka = await testKafka('consensus-scenario');
   const stateRoot = mkdtempSync(join(tmpdir(), 'parley-consensus-'));
   const suffix = uniqueName(`c${replicas}`);
-  const env = { PARLEY_REPLICAS: String(replicas) };
+  const env = { ...options.processEnv, PARLEY_REPLICAS: String(replicas) };
   const logs: string[] = [];
   const children = new Map<string, ChildProcess>();
   let finishing = false;
@@ -119,7 +125,18 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
         }),
       ),
     );
-    const workload = [...proposals({ proposals: total, clients: 3, conflict, seed: replicas * 100 + conflict * 10 })];
+    const seed = replicas * 100 + conflict * 10;
+    const split = options.conflictAfter?.from ?? total;
+    const workload = [
+      ...proposals({ proposals: split, clients: 3, conflict, seed }),
+      // Another seed: proposal ids are p-<seed>-<i>, so the two parts never share one.
+      ...proposals({
+        proposals: total - split,
+        clients: 3,
+        conflict: options.conflictAfter?.conflict ?? 0,
+        seed: seed + 1,
+      }),
+    ];
     const faults = options.fault?.({
       ordered: (n) => ordered.until(n, 240_000),
       signal: (instance, signal) => void children.get(instance)?.kill(signal),
@@ -222,5 +239,5 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
   console.log(
     `N=${replicas}, conflict ${conflict * 100}%: ${total} proposals ordered once, agents agree; fast path ${ratio}`,
   );
-  return { fastPath: ratio, logs };
+  return { fastPath: ratio, logs, cluster: consensus.topology.spec.application };
 }
