@@ -19,6 +19,11 @@ export interface GuardrailLinkOptions {
   policy?: ModePolicyOptions;
   /** How often the mode controller samples; default 1000 ms. */
   sampleMs?: number;
+  /**
+   * At start, members register one by one: the controller waits until a fast quorum is live, or this long
+   * (default 2 lease TTLs), before it judges, so a starting cluster does not switch to slow for members-down.
+   */
+  startupGraceMs?: number;
   ttlS?: number;
 }
 
@@ -27,6 +32,8 @@ export interface GuardrailLink {
   /** Feed of the consensus observer: one call per instance led here that committed. */
   committed(fast: boolean, fastEligible: boolean): void;
   readiness: ReadinessCheck;
+  /** Stops the mode controller (before the process releases its leases: its own going must not switch modes). */
+  pause(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -89,7 +96,16 @@ export async function startGuardrailLink(options: GuardrailLinkOptions): Promise
   let attempts = 0;
   let successes = 0;
   let sampling = Promise.resolve();
+  const startedAt = Date.now();
+  const graceMs = options.startupGraceMs ?? 2 * 1000 * (options.ttlS ?? 5);
+  let judging = false;
   const timer = setInterval(() => {
+    if (!judging) {
+      const config = link.config();
+      const live = config.members.filter((m) => link.isLive(m.id)).length;
+      judging = live >= config.fastQuorum || Date.now() - startedAt >= graceMs;
+      if (!judging) return;
+    }
     const sample = { atMs: Date.now(), fastAttempts: attempts, fastSuccesses: successes };
     attempts = successes = 0;
     // One sample at a time: a slow etcd must not pile them up.
@@ -111,6 +127,10 @@ export async function startGuardrailLink(options: GuardrailLinkOptions): Promise
       if (fast || fastEligible) successes++;
     },
     readiness: { name: 'guardrail', check: () => link.reachable() },
+    async pause() {
+      clearInterval(timer);
+      await sampling;
+    },
     async stop() {
       clearInterval(timer);
       await sampling;

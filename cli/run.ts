@@ -136,6 +136,7 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
   });
   const outcome = await Promise.race([stopped, app.whenFailed()]);
   clearInterval(progress);
+  await guarded?.pause();
   await app.stop();
   await guarded?.stop();
   await backend.close();

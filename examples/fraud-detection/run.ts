@@ -105,6 +105,7 @@ while (!progress.finished() && Date.now() < deadline && !apps.some((a) => a.erro
 clearInterval(ticker);
 progress.print(true);
 const error = failed?.error ?? apps.find((a) => a.error)?.error;
+await guarded.pause();
 for (const app of apps) await app.stop();
 const { mode, epoch } = guarded.link.config();
 await guarded.stop();
