@@ -73,6 +73,7 @@ test('the mode policy comes from the environment, and a bad value is named', () 
     threshold: 0.9,
     margin: 0.05,
     windowMs: 1500,
+    membersDownMs: 3000,
   });
   assert.throws(
     () => modePolicyFromEnv({ PARLEY_MODE_THRESHOLD: 'high' }),

@@ -37,7 +37,10 @@ export interface GuardrailLink {
   stop(): Promise<void>;
 }
 
-/** The mode policy from PARLEY_MODE_THRESHOLD, PARLEY_MODE_MARGIN, PARLEY_MODE_WINDOW_MS (defaults 0.9, 0.05, 10 s). */
+/**
+ * The mode policy from PARLEY_MODE_THRESHOLD, PARLEY_MODE_MARGIN, PARLEY_MODE_WINDOW_MS and
+ * PARLEY_MODE_MEMBERS_DOWN_MS (defaults 0.9, 0.05, 10 s, 3 s: longer than a task handover's lease gap).
+ */
 export function modePolicyFromEnv(env: NodeJS.ProcessEnv = process.env): ModePolicyOptions {
   const number = (name: string, fallback: number): number => {
     const raw = env[name];
@@ -50,6 +53,7 @@ export function modePolicyFromEnv(env: NodeJS.ProcessEnv = process.env): ModePol
     threshold: number('PARLEY_MODE_THRESHOLD', 0.9),
     margin: number('PARLEY_MODE_MARGIN', 0.05),
     windowMs: number('PARLEY_MODE_WINDOW_MS', 10_000),
+    membersDownMs: number('PARLEY_MODE_MEMBERS_DOWN_MS', 3_000),
   };
 }
 

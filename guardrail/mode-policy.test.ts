@@ -180,3 +180,21 @@ describe('mode policy properties', () => {
     );
   });
 });
+
+test('membersDownMs: a handover gap (a lease released, taken again) does not switch; a lasting loss does', () => {
+  const opts = { ...options, membersDownMs: 3_000 };
+  const gap = drive(
+    [sample(0, 1, 5), sample(1_000, 1, 2), sample(2_000, 1, 2), sample(2_500, 1, 5), sample(4_000, 1, 2)],
+    'fast',
+    opts,
+  );
+  assert.deepEqual(
+    gap.modes,
+    ['fast', 'fast', 'fast', 'fast', 'fast'],
+    'the quorum came back within 3 s: the timer restarts',
+  );
+  const lost = drive([sample(0, 1, 2), sample(2_999, 1, 2), sample(3_000, 1, 2)], 'fast', opts);
+  assert.deepEqual(lost.modes, ['fast', 'fast', 'slow']);
+  assert.deepEqual(lost.reasons, ['members-down: 2 live members, fewer than the fast quorum of 3']);
+  assert.throws(() => checkPolicyOptions({ ...options, membersDownMs: -1 }), /membersDownMs -1: must be >= 0/);
+});

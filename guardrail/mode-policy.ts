@@ -1,7 +1,7 @@
 /**
  * When to leave the fast path (DESIGN.md §4), as a pure function of what was observed: no clock, no I/O. Slow
- * when the fast-path success ratio stays under `threshold` for `windowMs`, or at once when fewer than a fast
- * quorum of members are live (the fast path cannot succeed then). Back to fast with hysteresis: the ratio must
+ * when the fast-path success ratio stays under `threshold` for `windowMs`, or when fewer than a fast quorum of
+ * members are live (the fast path cannot succeed then) for `membersDownMs` (default 0: at once). Back to fast with hysteresis: the ratio must
  * stay above `threshold + margin` for `windowMs` with at least a fast quorum live, so a ratio hovering at the
  * threshold cannot make the mode flap.
  */
@@ -15,6 +15,12 @@ export interface ModePolicyOptions {
   margin: number;
   /** How long a condition must hold before it switches the mode. */
   windowMs: number;
+  /**
+   * How long fewer than a fast quorum must be live before it switches; default 0. A task moving between
+   * processes releases its replica's lease and the new owner takes one a moment later: a gap that short is a
+   * handover, not a member down (a crashed member was already down for its lease's TTL when it is seen).
+   */
+  membersDownMs?: number;
 }
 
 /**
@@ -33,6 +39,8 @@ export interface ModePolicyState {
   belowSinceMs?: number;
   /** Since when the ratio has been above threshold + margin, without a sample at or under it. */
   aboveSinceMs?: number;
+  /** Since when fewer than a fast quorum have been live, without a sample with a fast quorum. */
+  downSinceMs?: number;
 }
 
 export type ModeSwitchCause = 'low-fast-path-ratio' | 'members-down' | 'recovered';
@@ -51,6 +59,8 @@ export function checkPolicyOptions(options: ModePolicyOptions): ModePolicyOption
   }
   if (!(Number.isFinite(windowMs) && windowMs >= 0))
     throw new GuardrailInputError(`windowMs ${windowMs}: must be >= 0`);
+  const down = options.membersDownMs ?? 0;
+  if (!(Number.isFinite(down) && down >= 0)) throw new GuardrailInputError(`membersDownMs ${down}: must be >= 0`);
   return options;
 }
 
@@ -79,6 +89,8 @@ export function evaluateMode(
   const held = (since: number | undefined) => since !== undefined && sample.atMs - since >= options.windowMs;
   if (mode === 'fast') {
     if (sample.liveMembers < fastQuorum) {
+      const downSinceMs = state.downSinceMs ?? sample.atMs;
+      if (sample.atMs - downSinceMs < (options.membersDownMs ?? 0)) return { state: { ...timers, downSinceMs } };
       const reason = `${sample.liveMembers} live members, fewer than the fast quorum of ${fastQuorum}`;
       return { state: {}, decision: { to: 'slow', cause: 'members-down', reason } };
     }

@@ -86,6 +86,7 @@ export interface ConsensusEvents {
   proposed(replica: string, commands: number): void;
   committed(replica: string, fast: boolean, commands: number, latenciesMs: number[], fastEligible?: boolean): void;
   ordered(key: string, position: number, proposalId: string): void;
+  executed(instance: string, latencyMs: number): void;
   applied(agent: string, key: string, position: number, proposalId: string): void;
   recovered(replica: string): void;
 }
@@ -112,6 +113,11 @@ export function consensusObserverFor(metrics: ParleyMetrics, next: Partial<Conse
     },
     ordered(key, position, proposalId) {
       next.ordered?.(key, position, proposalId);
+    },
+    executed(instance, latencyMs) {
+      // One resolution stage executes for the whole cluster: it is the "replica" of this family.
+      metrics.consensus.executed('resolution', latencyMs / 1000);
+      next.executed?.(instance, latencyMs);
     },
     applied(agent, key, position, proposalId) {
       next.applied?.(agent, key, position, proposalId);

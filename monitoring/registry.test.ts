@@ -197,7 +197,11 @@ describe('consensus observer adapter', () => {
     observer.recovered('r2');
     observer.ordered('k', 1, 'p1');
     observer.applied('agent-1', 'k', 1, 'p1');
+    observer.executed('r0.1', 30);
+    observer.executed('r0.2', 2_000);
     const text = await m.registry.metrics();
+    assert.equal(sample(text, 'epaxos_execution_latency_seconds_count{replica="resolution"}'), 2);
+    assert.equal(sample(text, 'epaxos_execution_latency_seconds_bucket{le="0.05",replica="resolution"}'), 1);
     assert.equal(sample(text, 'epaxos_commits_total{replica="r1",path="fast"}'), 1, 'an instance counts once');
     assert.equal(sample(text, 'epaxos_commit_latency_seconds_count{replica="r1",path="fast"}'), 2, 'per command');
     assert.equal(sample(text, 'epaxos_commit_latency_seconds_bucket{le="0.25",replica="r1",path="fast"}'), 1);

@@ -36,6 +36,8 @@ const proposal = (id: string, keys: string[], partition: number) => ({
 });
 
 test('proposals at three replicas are ordered once each, per-key positions 1..n', async () => {
+  const executed = new Map<string, number>();
+  setConsensusObserver({ executed: (instance, ms) => void executed.set(instance, ms) });
   const d = await driver('ordered');
   const inputs = Array.from({ length: 30 }, (_, i) =>
     proposal(`p${i}`, i % 4 === 0 ? ['acct-1', 'acct-2'] : [`acct-${i % 3}`], i % 3),
@@ -56,6 +58,13 @@ test('proposals at three replicas are ordered once each, per-key positions 1..n'
   }
   const multi = ordered.filter((r) => r.value.keys.length === 2);
   assert.equal(multi.length, 2 * 8, 'a two-key decision appears under both keys');
+  assert.deepEqual(
+    [...executed.keys()].sort(),
+    [...new Set(ordered.map((r) => r.value.instance))].sort(),
+    'each executed instance reports its execution latency once',
+  );
+  assert.ok([...executed.values()].every((ms) => ms >= 0));
+  setConsensusObserver({});
   await d.close();
 });
 

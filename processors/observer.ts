@@ -10,6 +10,8 @@ export interface ConsensusObserver {
    * the fast path would have worked (in slow mode too: what the guardrail's mode policy samples).
    */
   committed?(replica: string, fast: boolean, commands: number, latenciesMs: number[], fastEligible?: boolean): void;
+  /** An instance was executed by the resolution stage, this long after it was committed (its record's time). */
+  executed?(instance: string, latencyMs: number): void;
   /** A decision reached the execution order. */
   ordered?(key: string, position: number, proposalId: string): void;
   /** An agent applied a decision to its projection. */

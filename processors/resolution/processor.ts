@@ -30,6 +30,8 @@ export class ResolutionProcessor implements Processor<string, Record<string, unk
   #context!: ProcessorContext<string, OrderedDecision>;
   #store!: KeyValueStore<string, unknown>;
   #executor!: Executor;
+  /** When each pending instance was committed (its record's timestamp), for the execution latency. */
+  readonly #committedAt = new Map<string, number>();
 
   async init(context: ProcessorContext<string, OrderedDecision>): Promise<void> {
     this.#context = context;
@@ -50,8 +52,17 @@ export class ResolutionProcessor implements Processor<string, Record<string, unk
     if (this.#executor.isExecuted(key) || (await this.#store.get(`${pendingPrefix}${key}`)) !== undefined) return;
     this.#store.put(`${pendingPrefix}${key}`, recordToJson(committed));
     this.#executor.add(committed);
+    this.#committedAt.set(key, record.timestamp);
     const { executed } = this.#executor.run();
-    for (const instance of executed) await this.#emit(instance, record.timestamp);
+    const now = Date.now();
+    for (const instance of executed) {
+      const id = instanceKey(instance.id);
+      // Pending since before a restart: the commit time is unknown here, so no sample rather than a wrong one.
+      const at = this.#committedAt.get(id);
+      this.#committedAt.delete(id);
+      if (at !== undefined) observer().executed?.(id, Math.max(0, now - at));
+      await this.#emit(instance, record.timestamp);
+    }
   }
 
   async #emit(instance: InstanceRecord, timestamp: number): Promise<void> {
