@@ -18,8 +18,8 @@ import { setConsensusObserver } from './observer.ts';
 const stateDir = mkdtempSync(join(tmpdir(), 'parley-consensus-'));
 after(() => rmSync(stateDir, { recursive: true, force: true }));
 
-async function driver(name: string): Promise<TopologyTestDriver> {
-  const engine = await loadEngine(consensusTopologyFile, {});
+async function driver(name: string, env: Record<string, string> = {}): Promise<TopologyTestDriver> {
+  const engine = await loadEngine(consensusTopologyFile, env);
   const serdes = serdeFactory(engine.schemasDir, new MemoryRegistryClient());
   return TopologyTestDriver.create(engine.topology, {
     registry: engine.registry,
@@ -142,4 +142,26 @@ test('with a guardrail: its mode applies from the next tick, and a replica witho
     await link.close();
     await zombie.close().catch(() => undefined);
   }
+});
+
+test('a retried proposal id executes once within the dedup retention; the ids are forgotten after it', async () => {
+  const d = await driver('dedup', { PARLEY_DEDUP_RETENTION_MS: '60000' });
+  const ordered = async () => (await d.readOutput<string, OrderedDecision>('ordered')).map((r) => r.value.proposalId);
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await d.advanceWallClockTime(10);
+  };
+  await d.pipeInputs('proposals', [proposal('p1', ['k'], 0)]);
+  await settle();
+  assert.deepEqual(await ordered(), ['p1']);
+  await d.pipeInputs('proposals', [proposal('p1', ['k'], 1)]); // the client's retry, through another replica
+  await settle();
+  assert.deepEqual(await ordered(), [], 'the retry committed again but executes once');
+  const store = d.store<string, unknown>('resolution', 0);
+  assert.notEqual(await store.get('proposal/p1'), undefined);
+  await d.advanceWallClockTime(61_000); // a punctuation after the retention
+  await settle();
+  assert.equal(await store.get('proposal/p1'), undefined, 'forgotten: the store stays bounded');
+  const index: string[] = [];
+  for await (const { key } of store.range({ from: 'proposalAt/', to: 'proposalAt/\uffff' })) index.push(key);
+  assert.deepEqual(index, [], 'and its expiry index entry with it');
 });

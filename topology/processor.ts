@@ -42,6 +42,8 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
   readonly recordMetadata: RecordMetadata | undefined;
   /** The task's stream time: the largest record timestamp seen so far. */
   readonly streamTime: number;
+  /** The runtime's wall clock (the test driver's manual one in tests), as wall-clock punctuations see it. */
+  currentWallClockTime(): number;
   /**
    * Sends a record to every child, or only to the named one. Delivery happens after the current `process`
    * (or punctuator) call resolves, in the order of the forward calls, so a processor need not await it.

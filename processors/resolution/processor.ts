@@ -4,6 +4,10 @@
  * multi-key decisions can chain keys into cycles no per-key resolver sees. It emits one `ordered` record per key
  * of each executed decision, with a per-key position agents use to apply each decision exactly once; a proposal
  * id committed twice (a client retry) is executed once.
+ *
+ * Proposal ids are remembered for `dedupRetentionMs` (default 1 h) after their execution, then forgotten by a
+ * wall-clock punctuation: a client retries for seconds to minutes (attempt timeout × attempts), so an hour covers
+ * every retry with a wide margin while the store stays bounded by the traffic of one retention period.
  */
 import type { KeyValueStore } from '../../state/types.ts';
 import type { Processor, ProcessorContext, StreamRecord } from '../../topology/processor.ts';
@@ -25,6 +29,9 @@ const pendingPrefix = 'pending/';
 const executedPrefix = 'executed/';
 const proposalPrefix = 'proposal/';
 const positionPrefix = 'position/';
+/** `proposalAt/<execution time, zero-padded>/<proposal id>`: the expiry index of `proposal/<id>`, in time order. */
+const proposalAtPrefix = 'proposalAt/';
+const timeKey = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(15, '0');
 
 export class ResolutionProcessor implements Processor<string, Record<string, unknown>, string, OrderedDecision> {
   #context!: ProcessorContext<string, OrderedDecision>;
@@ -44,6 +51,26 @@ export class ResolutionProcessor implements Processor<string, Record<string, unk
     }
     this.#executor = new Executor(executed);
     for (const record of pending) this.#executor.add(record);
+    const retention = Number(context.config['dedupRetentionMs'] ?? 3_600_000);
+    if (!Number.isFinite(retention) || retention <= 0) {
+      throw new RangeError(`processor ${context.processorName}: config.dedupRetentionMs must be > 0, got ${retention}`);
+    }
+    context.schedule(Math.min(60_000, retention / 4), 'wall', (now) => this.#expire(now - retention));
+  }
+
+  /** Forgets the proposal ids executed before `before`, oldest first. */
+  async #expire(before: number): Promise<void> {
+    const due: string[] = [];
+    for await (const { key } of this.#store.range({
+      from: proposalAtPrefix,
+      to: `${proposalAtPrefix}${timeKey(before)}`,
+    })) {
+      if (key.startsWith(proposalAtPrefix)) due.push(key);
+    }
+    for (const key of due) {
+      this.#store.delete(key);
+      this.#store.delete(`${proposalPrefix}${key.slice(key.indexOf('/', proposalAtPrefix.length) + 1)}`);
+    }
   }
 
   async process(record: StreamRecord<string, Record<string, unknown>>): Promise<void> {
@@ -72,6 +99,7 @@ export class ResolutionProcessor implements Processor<string, Record<string, unk
     for (const command of instance.commands) {
       if ((await this.#store.get(`${proposalPrefix}${command.id}`)) !== undefined) continue; // a retry: once
       this.#store.put(`${proposalPrefix}${command.id}`, key);
+      this.#store.put(`${proposalAtPrefix}${timeKey(this.#context.currentWallClockTime())}/${command.id}`, 1);
       for (const conflictKey of [...new Set(command.keys)].sort()) {
         const position = (((await this.#store.get(`${positionPrefix}${conflictKey}`)) as number | undefined) ?? 0) + 1;
         this.#store.put(`${positionPrefix}${conflictKey}`, position);

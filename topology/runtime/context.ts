@@ -55,6 +55,9 @@ export class NodeContext implements ProcessorContext<unknown, unknown> {
   get streamTime(): number {
     return this.host.streamTime;
   }
+  currentWallClockTime(): number {
+    return this.host.wallTime();
+  }
 
   forward(record: StreamRecord<unknown, unknown>, childName?: string): void {
     if (childName !== undefined && !this.children.includes(childName)) {
