@@ -21,35 +21,63 @@ export interface Violation {
   detail: string;
 }
 
-const keysOf = (r: InstanceRecord): Set<string> => new Set(r.commands.flatMap((c) => c.keys));
+/**
+ * Derived views shared by the checkers of one history (computed once: the checkers ran the same scans per pair of
+ * instances, and were a sixth of the simulator's time). Records are values the cluster never edits, so caching
+ * by object identity is sound.
+ */
+const keySets = new WeakMap<InstanceRecord, Set<string>>();
+const keysOf = (r: InstanceRecord): Set<string> => {
+  let keys = keySets.get(r);
+  if (!keys) keySets.set(r, (keys = new Set(r.commands.flatMap((c) => c.keys))));
+  return keys;
+};
 const interfere = (a: InstanceRecord, b: InstanceRecord): boolean => {
   const ka = keysOf(a);
-  return [...keysOf(b)].some((k) => ka.has(k));
+  for (const k of keysOf(b)) if (ka.has(k)) return true;
+  return false;
 };
 const describeValue = (r: InstanceRecord): string =>
   JSON.stringify({ commands: r.commands.map((c) => c.id), seq: r.attributes.seq, deps: r.attributes.deps });
 
 /** Every instance committed with one value (commands and attributes) on every replica. */
 export function checkAgreement(h: History): Violation[] {
-  const values = new Map<InstanceKey, { replica: ReplicaId; value: string }>();
+  const first = new Map<InstanceKey, { replica: ReplicaId; record: InstanceRecord }>();
   const out: Violation[] = [];
   for (const [replica, records] of h.committed) {
     for (const [key, record] of records) {
-      const value = describeValue(record);
-      const seen = values.get(key);
-      if (!seen) values.set(key, { replica, value });
-      else if (seen.value !== value) {
-        out.push({ invariant: 'agreement', detail: `${key}: ${seen.replica} ${seen.value} vs ${replica} ${value}` });
+      const seen = first.get(key);
+      if (!seen) first.set(key, { replica, record });
+      else if (!sameValue(seen.record, record)) {
+        const [a, b] = [describeValue(seen.record), describeValue(record)];
+        out.push({ invariant: 'agreement', detail: `${key}: ${seen.replica} ${a} vs ${replica} ${b}` });
       }
     }
   }
   return out;
 }
 
+/** What describeValue shows, compared without building the text (it ran for every record on every replica). */
+function sameValue(a: InstanceRecord, b: InstanceRecord): boolean {
+  const same = <T>(x: readonly T[], y: readonly T[]): boolean => x.length === y.length && x.every((v, i) => v === y[i]);
+  return (
+    a.attributes.seq === b.attributes.seq &&
+    same(a.attributes.deps, b.attributes.deps) &&
+    same(
+      a.commands.map((c) => c.id),
+      b.commands.map((c) => c.id),
+    )
+  );
+}
+
 /** The union of every replica's committed records (agreement makes it well defined). */
+const unions = new WeakMap<History, Map<InstanceKey, InstanceRecord>>();
 function union(h: History): Map<InstanceKey, InstanceRecord> {
-  const all = new Map<InstanceKey, InstanceRecord>();
+  let all = unions.get(h);
+  if (all) return all;
+  all = new Map<InstanceKey, InstanceRecord>();
   for (const records of h.committed.values()) for (const [k, r] of records) if (!all.has(k)) all.set(k, r);
+  unions.set(h, all);
   return all;
 }
 
@@ -60,23 +88,32 @@ function reachable(all: Map<InstanceKey, InstanceRecord>, from: InstanceKey): Se
     const next = stack.pop()!;
     if (seen.has(next)) continue;
     seen.add(next);
-    stack.push(...(all.get(next)?.attributes.deps ?? []));
+    for (const dep of all.get(next)?.attributes.deps ?? []) stack.push(dep);
   }
   return seen;
+}
+
+/** Reachability through deps from each instance, computed on first use per history. */
+const reaches = new WeakMap<History, Map<InstanceKey, Set<InstanceKey>>>();
+function reach(h: History, from: InstanceKey): Set<InstanceKey> {
+  let memo = reaches.get(h);
+  if (!memo) reaches.set(h, (memo = new Map()));
+  let set = memo.get(from);
+  if (!set) memo.set(from, (set = reachable(union(h), from)));
+  return set;
 }
 
 /** Of two interfering committed instances, one reaches the other through deps (paper §4.2 Consistency). */
 export function checkVisibility(h: History): Violation[] {
   const all = union(h);
   const keys = [...all.keys()].sort();
-  const reach = new Map(keys.map((k) => [k, reachable(all, k)]));
   const out: Violation[] = [];
   for (let i = 0; i < keys.length; i++) {
     for (let j = i + 1; j < keys.length; j++) {
       const a = all.get(keys[i]!)!;
       const b = all.get(keys[j]!)!;
       if (!interfere(a, b)) continue;
-      if (!reach.get(keys[i]!)!.has(keys[j]!) && !reach.get(keys[j]!)!.has(keys[i]!)) {
+      if (!reach(h, keys[i]!).has(keys[j]!) && !reach(h, keys[j]!).has(keys[i]!)) {
         out.push({ invariant: 'visibility', detail: `${keys[i]} and ${keys[j]} interfere but neither sees the other` });
       }
     }
@@ -91,9 +128,11 @@ export function checkExecutionOrder(h: History): Violation[] {
   for (const [replica, log] of h.executed) {
     for (const key of log) {
       for (const k of keysOf(all.get(key)!)) {
-        if (!perKey.has(k)) perKey.set(k, new Map());
-        const logs = perKey.get(k)!;
-        logs.set(replica, [...(logs.get(replica) ?? []), key]);
+        let logs = perKey.get(k);
+        if (!logs) perKey.set(k, (logs = new Map()));
+        const perReplica = logs.get(replica);
+        if (perReplica) perReplica.push(key);
+        else logs.set(replica, [key]);
       }
     }
   }
@@ -146,7 +185,7 @@ export function checkDependenciesFirst(h: History): Violation[] {
       for (const dep of all.get(key)!.attributes.deps) {
         const at = position.get(dep);
         if (at !== undefined && at < i) continue;
-        if (reachable(all, dep).has(key)) continue; // a cycle: order inside the component is by seq
+        if (reach(h, dep).has(key)) continue; // a cycle: order inside the component is by seq
         out.push({ invariant: 'deps first', detail: `${replica} executed ${key} before its dep ${dep}` });
       }
     }
@@ -157,20 +196,25 @@ export function checkDependenciesFirst(h: History): Violation[] {
 /** A command acknowledged before another interfering one was proposed executes first (§4.2 linearizability). */
 export function checkRealTime(h: History): Violation[] {
   const all = union(h);
+  // The constrained pairs do not depend on the replica: find them once, then check each replica's log.
+  const pairs: [InstanceKey, InstanceKey][] = [];
+  for (const [a, ackA] of h.acknowledgedAt) {
+    const ra = all.get(a);
+    if (!ra) continue;
+    for (const [b, proposedB] of h.proposedAt) {
+      if (a === b || ackA >= proposedB) continue;
+      const rb = all.get(b);
+      if (rb && interfere(ra, rb)) pairs.push([a, b]);
+    }
+  }
   const out: Violation[] = [];
   for (const [replica, log] of h.executed) {
     const position = new Map(log.map((k, i) => [k, i]));
-    for (const [a, ackA] of h.acknowledgedAt) {
-      for (const [b, proposedB] of h.proposedAt) {
-        if (a === b || ackA >= proposedB) continue;
-        const ra = all.get(a);
-        const rb = all.get(b);
-        if (!ra || !rb || !interfere(ra, rb)) continue;
-        const pa = position.get(a);
-        const pb = position.get(b);
-        if (pb !== undefined && (pa === undefined || pa > pb)) {
-          out.push({ invariant: 'real time', detail: `${replica}: ${b} executed before ${a}, acknowledged earlier` });
-        }
+    for (const [a, b] of pairs) {
+      const pa = position.get(a);
+      const pb = position.get(b);
+      if (pb !== undefined && (pa === undefined || pa > pb)) {
+        out.push({ invariant: 'real time', detail: `${replica}: ${b} executed before ${a}, acknowledged earlier` });
       }
     }
   }

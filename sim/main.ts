@@ -1,11 +1,14 @@
 /**
  * npm run sim -- [--seeds N] [--start S] [--seed S] [--n 3|5] [--proposals P] [--keys K] [--unsafe-fast-quorum]
- * Runs seeded simulations and reports simulated commands per second; a failing seed prints its violations, the
- * trace before the end, and the command that replays it.
+ *                [--off skew,leases,modeSwitches,epochBumps] [--trace-lines L] [--quiet]
+ * Runs seeded simulations and reports simulated commands per second; a failing seed prints its violations, its
+ * fault plan, the trace before the end, and the command that replays it.
  */
 import { parseArgs } from 'node:util';
-import { defaultSimOptions, simulate } from './simulate.ts';
+import type { FaultFamily } from './faults.ts';
+import { defaultSimOptions, simulate, type SimOptions } from './simulate.ts';
 
+const families: FaultFamily[] = ['skew', 'leases', 'modeSwitches', 'epochBumps'];
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '1000' },
@@ -15,6 +18,9 @@ const { values } = parseArgs({
     proposals: { type: 'string', default: String(defaultSimOptions.proposals) },
     keys: { type: 'string', default: String(defaultSimOptions.keys) },
     'unsafe-fast-quorum': { type: 'boolean', default: false },
+    /** Fault families to leave out, whatever the seeds draw: to isolate what a failure needs. */
+    off: { type: 'string', default: '' },
+    'trace-lines': { type: 'string', default: '60' },
     quiet: { type: 'boolean', default: false },
   },
 });
@@ -22,33 +28,50 @@ const { values } = parseArgs({
 const n = Number(values.n);
 const first = Number(values.seed ?? values.start);
 const count = values.seed ? 1 : Number(values.seeds);
+const off = values.off.split(',').filter(Boolean) as FaultFamily[];
+const unknown = off.filter((f) => !families.includes(f));
+if (unknown.length > 0) {
+  console.error(`--off: unknown ${unknown.join(',')} (known: ${families.join(',')})`);
+  process.exit(2);
+}
+const traceLines = Number(values['trace-lines']);
+const flags = [
+  values['unsafe-fast-quorum'] ? ' --unsafe-fast-quorum' : '',
+  off.length > 0 ? ` --off ${off.join(',')}` : '',
+].join('');
+const options = (seed: number, trace: boolean): SimOptions => ({
+  ...defaultSimOptions,
+  seed,
+  n,
+  proposals: Number(values.proposals),
+  keys: Number(values.keys),
+  trace,
+  traceCapacity: Math.max(400, traceLines),
+  off,
+  ...(values['unsafe-fast-quorum'] ? { unsafeFastQuorumMinusOne: true } : {}),
+});
+
 const started = performance.now();
 let commands = 0;
 let failures = 0;
 for (let seed = first; seed < first + count; seed++) {
-  const result = simulate({
-    ...defaultSimOptions,
-    seed,
-    n,
-    proposals: Number(values.proposals),
-    keys: Number(values.keys),
-    ...(values['unsafe-fast-quorum'] ? { unsafeFastQuorumMinusOne: true } : {}),
-  });
+  // Only a single-seed replay records its trace; a failing seed of a batch is replayed with it (determinism).
+  const result = simulate(options(seed, count === 1));
   commands += result.commands;
   if (result.violations.length > 0) {
     failures++;
-    console.log(`seed ${seed} FAILED (N=${n}):`);
+    console.log(`seed ${seed} FAILED (N=${n}): ${result.plan}`);
     for (const v of result.violations.slice(0, 10)) console.log(`  ${v.invariant}: ${v.detail}`);
-    if (!values.quiet)
+    if (!values.quiet) {
+      const trace = count === 1 ? result.trace : simulate(options(seed, true)).trace;
       console.log(
-        `  trace (last events):\n${result.trace
-          .slice(-60)
+        `  trace (last events):\n${trace
+          .slice(-traceLines)
           .map((t) => `    ${t}`)
           .join('\n')}`,
       );
-    console.log(
-      `  replay: npm run sim -- --seed ${seed} --n ${n}${values['unsafe-fast-quorum'] ? ' --unsafe-fast-quorum' : ''}`,
-    );
+    }
+    console.log(`  replay: npm run sim -- --seed ${seed} --n ${n}${flags}`);
   }
   if ((seed - first + 1) % 500 === 0) process.stderr.write(`… ${seed - first + 1}/${count} seeds\n`);
 }

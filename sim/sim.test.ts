@@ -1,33 +1,77 @@
 /**
  * The seeded simulator in CI (issue #7): a fixed set of seeds per cluster size must pass every checker; the same
- * seeds must catch a deliberately broken core (fast quorum one too small), which shows the checkers can fail; and
- * a seed replays identically. `npm run sim -- --seeds 100000` runs long.
+ * seeds must catch a deliberately broken core (fast quorum one too small), which shows the checkers can fail; the
+ * faults of the issue (lease expiry, clock skew, mode switches, epoch bumps) must really occur in them; and a seed
+ * replays identically. `npm run sim -- --seeds 100000` runs long.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkAgreement, checkExecutionOrder } from './checkers.ts';
-import { defaultSimOptions, simulate } from './simulate.ts';
+import { defaultSimOptions, simulate, type SimResult } from './simulate.ts';
 import type { InstanceRecord } from '../processors/epaxos/core/types.ts';
 
-const ciSeeds = { 3: 400, 5: 150 } as const;
+/** About 8 s on an idle 2-core machine for both sizes (sim/README.md has the figures). */
+const ciSeeds = { 3: 5000, 5: 2500 } as const;
 
-function failingSeeds(n: 3 | 5, unsafe: boolean): number[] {
-  const failed: number[] = [];
-  for (let seed = 1; seed <= ciSeeds[n]; seed++) {
-    const result = simulate({ ...defaultSimOptions, seed, n, ...(unsafe ? { unsafeFastQuorumMinusOne: true } : {}) });
-    if (result.violations.length > 0) failed.push(seed);
-  }
-  return failed;
+function run(n: 3 | 5, seed: number, unsafe = false): SimResult {
+  return simulate({
+    ...defaultSimOptions,
+    seed,
+    n,
+    trace: false,
+    ...(unsafe ? { unsafeFastQuorumMinusOne: true } : {}),
+  });
 }
 
 describe('seeded simulation with faults, then a healed liveness phase', () => {
   for (const n of [3, 5] as const) {
+    const faults: Record<string, number> = {};
+    const plans = new Set<string>();
     test(`N=${n}: ${ciSeeds[n]} seeds keep every invariant and commit everything once healed`, () => {
-      const failed = failingSeeds(n, false);
+      const failed: number[] = [];
+      for (let seed = 1; seed <= ciSeeds[n]; seed++) {
+        const result = run(n, seed);
+        if (result.violations.length > 0) failed.push(seed);
+        for (const [fault, count] of Object.entries(result.faults)) faults[fault] = (faults[fault] ?? 0) + count;
+        plans.add(result.plan);
+      }
       assert.deepEqual(failed, [], `replay with: npm run sim -- --seed ${failed[0]} --n ${n}`);
     });
+    test(`N=${n}: the faults of issue #7 occur in those seeds`, () => {
+      for (const fault of ['expiries', 'liveExpiries', 'leaderDowns', 'held', 'configures', 'modeSwitches', 'epochs']) {
+        assert.ok((faults[fault] ?? 0) > 0, `${fault}: ${JSON.stringify(faults)}`);
+      }
+      assert.ok(faults.fenced! > 0, 'messages of older epochs were fenced');
+      for (const clock of ['x fast', 'x slow', 'bursts of', 'steady']) {
+        assert.ok(
+          [...plans].some((p) => p.includes(clock)),
+          `some seed has a ${clock} clock`,
+        );
+      }
+      assert.ok(
+        [...plans].some((p) => p.includes('no guardrail faults')),
+        'some seeds keep the classic faults alone',
+      );
+    });
     test(`N=${n}: a fast quorum one too small is caught within the same seeds`, () => {
-      assert.ok(failingSeeds(n, true).length > 0, 'the checkers found the unsafe core');
+      let caught = 0;
+      for (let seed = 1; seed <= ciSeeds[n] && caught === 0; seed++)
+        if (run(n, seed, true).violations.length) caught = seed;
+      assert.ok(caught > 0, 'the checkers found the unsafe core');
+    });
+  }
+});
+
+/**
+ * A known core bug the simulator finds (sim/README.md, "Known failures"): a dependency that stands for its leader's
+ * older instances on a key (compact deps) is recovered as a no-op when no recovery quorum saw it — its epoch's
+ * PreAccepts were fenced — so the older instances drop out of the graph. Marked todo so CI stays meaningful; when
+ * the core is fixed these pass and the todo marks should go.
+ */
+describe('known failures (todo until the core keeps compact deps sound across no-op recovery)', () => {
+  for (const seed of [8966, 12655]) {
+    test(`N=3 seed ${seed}: visibility through a recovered no-op`, { todo: 'core bug, see sim/README.md' }, () => {
+      assert.deepEqual(run(3, seed).violations, []);
     });
   }
 });
@@ -36,7 +80,11 @@ test('a seed replays identically', () => {
   const a = simulate({ ...defaultSimOptions, seed: 42 });
   const b = simulate({ ...defaultSimOptions, seed: 42 });
   assert.deepEqual(a.trace, b.trace);
+  assert.equal(a.plan, b.plan);
   assert.ok(a.messages > 0);
+  const quiet = simulate({ ...defaultSimOptions, seed: 42, trace: false });
+  assert.deepEqual(quiet.trace, [], 'batch runs record no trace');
+  assert.equal(quiet.messages, a.messages, 'and the run does not depend on tracing');
 });
 
 describe('checkers fail on bad histories', () => {

@@ -1,12 +1,18 @@
 /**
- * One seeded simulation: a safety phase with faults (reordering, loss, duplication, partitions, crash-restart
- * from persisted state), then a liveness phase without them, then the checkers. Everything random comes from the
- * seed, so `npm run sim -- --seed <s>` replays a failure exactly.
+ * One seeded simulation: a safety phase with faults (reordering, duplication, partitions, crash-restart from
+ * persisted state, lease expiry, clock skew, guardrail mode switches and epoch bumps), then a liveness phase
+ * without them, then the checkers. Everything random comes from the seed, so `npm run sim -- --seed <s>` replays
+ * a failure exactly.
  */
-import { instanceKey, type InstanceKey, type ReplicaId } from '../processors/epaxos/core/types.ts';
-import { checkAll, type History, type Violation } from './checkers.ts';
-import { Cluster, command } from './cluster.ts';
+import type { Message } from '../processors/epaxos/core/messages.ts';
+import { instanceKey, type Ballot, type ReplicaId } from '../processors/epaxos/core/types.ts';
+import { checkAll, type Violation } from './checkers.ts';
+import { Cluster } from './cluster.ts';
+import { describePlan, drawPlan, type FaultFamily, type FaultPlan } from './faults.ts';
+import { Guardrail } from './guardrail.ts';
+import { historyOf } from './history.ts';
 import { seeded } from './random.ts';
+import { Trace } from './trace.ts';
 
 export interface SimOptions {
   seed: number;
@@ -18,7 +24,16 @@ export interface SimOptions {
   steps: number;
   faults: boolean;
   unsafeFastQuorumMinusOne?: boolean;
-  /** Bound on liveness-phase rounds (each: deliver everything, one tick everywhere). */
+  /** Record the last events (default true); batch runs turn it off and replay a failing seed with it. */
+  trace?: boolean;
+  /** Fault families to leave out whatever the seed draws (to isolate a failure). */
+  off?: FaultFamily[];
+  /** How many of the last events the trace keeps (default 400). */
+  traceCapacity?: number;
+  /**
+   * Bound on liveness-phase rounds (each: deliver everything, then a chance to tick everywhere), counted in ticks
+   * of the slowest clock: a replica ticking once every 4 rounds gets 4× the rounds to reach its timeouts.
+   */
   livenessRounds: number;
 }
 
@@ -34,122 +49,184 @@ export const defaultSimOptions: Omit<SimOptions, 'seed'> = {
 export interface SimResult {
   seed: number;
   violations: Violation[];
-  /** The last events before the end, for the report. */
+  /** The last events before the end, for the report (empty unless `trace`). */
   trace: string[];
+  plan: string;
   commands: number;
   messages: number;
   fastCommits: number;
+  /** How often each fault occurred, so tests can tell the faults really happen. */
+  faults: Guardrail['counts'] & { crashes: number; cuts: number; fenced: number; modeSwitches: number; epochs: number };
   /** The finished cluster, for debugging a failing seed. */
   cluster: Cluster;
 }
 
+/** Cumulative odds of each event of the faulty phase (a roll falls in the first range above it). */
+const odds = {
+  propose: 0.12,
+  deliver: 0.72,
+  tick: 0.87,
+  crash: 0.9,
+  restart: 0.92,
+  cut: 0.94,
+  heal: 0.95,
+  expire: 0.97,
+  renew: 0.985,
+  modeSwitch: 0.9925,
+} as const;
+
 export function simulate(options: SimOptions): SimResult {
   const rng = seeded(options.seed);
+  const plan: FaultPlan = drawPlan(rng, options.n, options.faults, options.off);
   const c = new Cluster({
     n: options.n,
     recoveryTimeoutTicks: 8,
     ...(options.unsafeFastQuorumMinusOne ? { unsafeFastQuorumMinusOne: true } : {}),
   });
   const f = (options.n - 1) / 2;
-  const trace: string[] = [];
-  const log = (event: string): void => {
-    trace.push(`${c.time}: ${event}`);
-    if (trace.length > 400) trace.shift();
-  };
+  const trace = options.trace === false ? undefined : new Trace(options.traceCapacity ?? 400);
+  trace?.add(0, describePlan(plan));
+  const guardrail = new Guardrail(c, trace);
+  const clocks = new Map(c.ids.map((r, i) => [r, plan.clocks[i]!]));
   const cut = new Set<ReplicaId>();
+  const counts = { crashes: 0, cuts: 0, modeSwitches: 0, epochs: 0 };
   let proposed = 0;
   let messages = 0;
+
   const propose = (): void => {
     const at = rng.pick(c.ids.filter((r) => !c.crashed.has(r)));
     const keyCount = rng.chance(0.3) ? 2 : 1;
     const keys = [...new Set(Array.from({ length: keyCount }, () => `k${rng.int(options.keys)}`))];
-    const id = c.propose(at, [command(`cmd-${proposed}`, ...keys)]);
-    log(`propose cmd-${proposed} ${keys.join('+')} at ${at} as ${instanceKey(id)}`);
-    proposed++;
+    guardrail.propose(at, `cmd-${proposed++}`, keys);
   };
   /** Delivers a random deliverable message: reordering across partitions; a cut-off replica's wait. */
   const deliverOne = (): boolean => {
-    const candidates = c.deliverable((m) => cut.has(m.from) || cut.has(m.to));
-    if (candidates.length === 0) return false;
-    const position = rng.pick(candidates);
+    const heldBits = c.bitsOf(cut);
+    const candidates = c.countDeliverable(heldBits);
+    if (candidates === 0) return false;
+    const position = c.nthDeliverable(rng.int(candidates), heldBits);
     const flight = c.pool[position]!;
     const m = flight.message;
     // Duplicate delivery (a replica re-reading its input after a crash): handlers must be idempotent.
     if (options.faults && rng.chance(0.03)) c.pool.push({ ...flight, seq: -1 });
-    log(`deliver ${m.type} ${m.from}->${m.to} ${instanceKey(m.instance)} b${m.ballot.round}.${m.ballot.replica}`);
+    trace?.add(c.time, `deliver ${describeMessage(m)}${isFenced(c, m) ? ' (fenced: older epoch)' : ''}`);
     messages++;
     c.deliver(position);
     return true;
   };
+  /** A chance for r to tick: as many ticks as its clock gives, each after its processor follows the guardrail. */
+  const tickChance = (r: ReplicaId): void => {
+    for (let ticks = clocks.get(r)!.next(); ticks > 0; ticks--) {
+      guardrail.follow(r);
+      c.tick(r);
+    }
+  };
+  const up = (r: ReplicaId): boolean => !c.crashed.has(r) && !cut.has(r);
 
   for (let step = 0; step < options.steps; step++) {
     c.time++;
     const roll = rng.next();
-    if (proposed < options.proposals && roll < 0.12) propose();
-    else if (roll < 0.75 && deliverOne()) continue;
-    else if (roll < 0.9) c.tick(rng.pick(c.ids));
-    else if (options.faults && roll < 0.93 && c.crashed.size + cut.size < f) {
-      const victim = rng.pick(c.ids.filter((r) => !c.crashed.has(r) && !cut.has(r)));
+    if (proposed < options.proposals && roll < odds.propose) propose();
+    else if (roll < odds.deliver && deliverOne()) continue;
+    else if (roll < odds.tick) tickChance(rng.pick(c.ids));
+    else if (!options.faults) continue;
+    else if (roll < odds.crash && c.crashed.size + cut.size < f) {
+      const victim = rng.pick(c.ids.filter(up));
       c.crash(victim);
-      log(`crash ${victim}`);
-    } else if (options.faults && roll < 0.95 && c.crashed.size > 0) {
+      counts.crashes++;
+      trace?.add(c.time, `crash ${victim}`);
+    } else if (roll < odds.restart && c.crashed.size > 0) {
       const back = rng.pick([...c.crashed]);
-      c.restart(back);
-      log(`restart ${back} from its persisted records`);
-    } else if (options.faults && roll < 0.97 && cut.size + c.crashed.size < f) {
-      const victim = rng.pick(c.ids.filter((r) => !c.crashed.has(r) && !cut.has(r)));
+      guardrail.restart(back);
+      trace?.add(c.time, `restart ${back} from its persisted records`);
+    } else if (roll < odds.cut && cut.size + c.crashed.size < f) {
+      const victim = rng.pick(c.ids.filter(up));
       cut.add(victim);
-      log(`cut off ${victim}`);
-    } else if (cut.size > 0) {
+      counts.cuts++;
+      trace?.add(c.time, `cut off ${victim}`);
+    } else if (roll < odds.heal && cut.size > 0) {
       cut.clear();
-      log('heal partition');
+      trace?.add(c.time, 'heal partition');
+    } else if (roll < odds.expire && plan.leases) {
+      // Any replica's lease: a crashed or cut-off one's, or a live one's whose keepalives were late.
+      const leased = c.ids.filter((r) => guardrail.hasLease(r));
+      if (leased.length > 0) guardrail.expire(rng.pick(leased));
+    } else if (roll < odds.renew && plan.leases) {
+      const lapsed = c.ids.filter((r) => !guardrail.hasLease(r) && !c.crashed.has(r));
+      if (lapsed.length > 0) guardrail.renew(rng.pick(lapsed));
+    } else if (roll < odds.modeSwitch && plan.modeSwitches) {
+      guardrail.switchMode();
+      counts.modeSwitches++;
+    } else if (roll >= odds.modeSwitch && plan.epochBumps) {
+      guardrail.bumpEpoch();
+      counts.epochs++;
     }
   }
   while (proposed < options.proposals) propose();
 
   // Liveness: no more faults; every proposal must commit and execute everywhere within the bound.
-  for (const r of [...c.crashed]) c.restart(r);
+  for (const r of [...c.crashed]) guardrail.restart(r);
   cut.clear();
-  log('liveness phase');
-  const done = (): boolean => c.ids.every((r) => c.executed.get(r)!.length >= c.proposedAt.size) && c.pool.length === 0;
+  for (const r of c.ids) if (!guardrail.hasLease(r)) guardrail.renew(r);
+  trace?.add(c.time, 'liveness phase');
+  const done = (): boolean =>
+    c.pool.length === 0 &&
+    guardrail.heldCount === 0 &&
+    c.ids.every((r) => c.executed.get(r)!.length >= c.proposedAt.size);
+  const bound = options.livenessRounds * Math.max(...plan.clocks.map((clock) => clock.slowdown));
   let round = 0;
   let livelock: string | undefined;
-  for (; round < options.livenessRounds && !done() && !livelock; round++) {
+  for (; round < bound && !done() && !livelock; round++) {
     c.time++;
     try {
       c.deliverAll(20_000);
     } catch (error) {
       livelock = (error as Error).message; // messages that beget messages forever: a liveness failure
     }
-    c.tick();
+    for (const r of c.ids) tickChance(r);
   }
-  const history = historyOf(c);
-  const violations = checkAll(history);
+  const violations = checkAll(historyOf(c));
   if (livelock) violations.push({ invariant: 'liveness', detail: `livelock: ${livelock}` });
   else if (!done()) {
     const missing = c.ids.map((r) => `${r}: ${c.executed.get(r)!.length}/${c.proposedAt.size} executed`);
-    violations.push({ invariant: 'liveness', detail: `after ${round} healed rounds ${missing.join(', ')}` });
+    const held = guardrail.heldCount > 0 ? `, ${guardrail.heldCount} proposals still held` : '';
+    violations.push({ invariant: 'liveness', detail: `after ${round} healed rounds ${missing.join(', ')}${held}` });
   }
-  const fastCommits = [...c.commitHops.entries()].reduce(
-    (n, [replica, hops]) => n + [...hops].filter(([k, h]) => k.startsWith(`${replica}.`) && h === 2).length,
-    0,
-  );
-  return { seed: options.seed, violations, trace, commands: proposed, messages, fastCommits, cluster: c };
+  const fenced = c.ids.reduce((n, r) => n + c.replica(r).state.fencedMessages, 0);
+  return {
+    seed: options.seed,
+    violations,
+    trace: trace?.lines() ?? [],
+    plan: describePlan(plan),
+    commands: proposed,
+    messages,
+    fastCommits: fastCommits(c),
+    faults: { ...guardrail.counts, ...counts, fenced },
+    cluster: c,
+  };
 }
 
-function historyOf(c: Cluster): History {
-  const committed = new Map<ReplicaId, Map<InstanceKey, import('../processors/epaxos/core/types.ts').InstanceRecord>>();
-  for (const r of c.ids) {
-    const records = new Map();
-    for (const [key, record] of c.replica(r).state.instances)
-      if (record.status === 'committed') records.set(key, record);
-    committed.set(r, records);
-  }
-  return {
-    replicas: c.ids,
-    committed,
-    executed: new Map(c.ids.map((r) => [r, c.executed.get(r)!.map((x) => instanceKey(x.id))])),
-    proposedAt: c.proposedAt,
-    acknowledgedAt: c.acknowledgedAt,
-  };
+const ballotOf = (b: Ballot): string => `${b.epoch > 1 ? `${b.epoch}:` : ''}${b.round}.${b.replica}`;
+
+function describeMessage(m: Message): string {
+  const base = `${m.type} ${m.from}->${m.to} ${instanceKey(m.instance)} b${ballotOf(m.ballot)}`;
+  const attributes = 'attributes' in m ? ` seq ${m.attributes.seq} deps [${m.attributes.deps.join(',')}]` : '';
+  const ok = 'ok' in m ? (m.ok ? ' ok' : ' refused') : '';
+  const report =
+    m.type === 'PrepareReply' && m.report
+      ? ` ${m.report.status}${m.report.preacceptedEq ? ' EQ' : ''} vbal ${ballotOf(m.report.vbal)} seq ${m.report.attributes.seq} deps [${m.report.attributes.deps.join(',')}]`
+      : '';
+  return base + ok + attributes + report;
+}
+
+/** Whether the receiver drops the message as one of an older epoch (as the core decides: Commits pass). */
+const isFenced = (c: Cluster, m: Message): boolean =>
+  m.epoch < c.replica(m.to).state.config.epoch && m.type !== 'Commit';
+
+/** Own instances committed at 2 hops: the fast path (EPAXOS-NOTES.md §7 G1). */
+function fastCommits(c: Cluster): number {
+  let count = 0;
+  for (const [replica, hops] of c.commitHops)
+    for (const [key, h] of hops) if (h === 2 && key.startsWith(`${replica}.`)) count++;
+  return count;
 }

@@ -18,6 +18,18 @@ export class Executor {
   readonly #executed = new Set<InstanceKey>();
   /** Committed, not yet executed; ordered so runs are deterministic. */
   readonly #pending = new Set<InstanceKey>();
+  /** #pending in key order, sorted again only after it changed: run() walks it at every commit (issue #7). */
+  #order: InstanceKey[] | undefined;
+  /**
+   * Per pending instance whose last traversal stopped at an uncommitted dep: that dep. Until it commits, the same
+   * traversal stops there again — it reached it through committed instances only, and instances only ever get
+   * committed (which changes nothing before the first uncommitted one met) or executed (with everything they
+   * reach, so none of it leads to that dep) — so run() reports it without re-walking the graph (it re-walked from
+   * every pending instance at every commit: the simulator's top cost in execution, issue #7).
+   */
+  readonly #blockedAt = new Map<InstanceKey, InstanceKey>();
+  readonly #index = new Map<InstanceKey, number>();
+  readonly #onStack = new Set<InstanceKey>();
 
   constructor(executed: Iterable<InstanceKey> = []) {
     for (const key of executed) this.#executed.add(key);
@@ -33,21 +45,29 @@ export class Executor {
 
   /** Adds a committed instance; duplicates (a Commit heard twice) are ignored. */
   add(record: InstanceRecord): void {
-    assert(record.status === 'committed', `only committed instances execute (${instanceKey(record.id)})`);
     const key = instanceKey(record.id);
+    assert(record.status === 'committed', () => `only committed instances execute (${key})`);
     if (this.#committed.has(key) || this.#executed.has(key)) return;
     this.#committed.set(key, record);
     this.#pending.add(key);
+    this.#order = undefined;
   }
 
   /** Executes everything that can execute now, in order. */
   run(): ExecutionStep {
     const executed: InstanceRecord[] = [];
     const blocked = new Set<InstanceKey>();
-    for (const start of [...this.#pending].sort()) {
+    const order = (this.#order ??= [...this.#pending].sort());
+    for (const start of order) {
       if (this.#executed.has(start)) continue;
+      const known = this.#blockedAt.get(start);
+      if (known !== undefined && !this.#committed.has(known) && !this.#executed.has(known)) {
+        blocked.add(known);
+        continue;
+      }
       const result = this.#tarjan(start);
       if (result.blockedOn) {
+        this.#blockedAt.set(start, result.blockedOn);
         blocked.add(result.blockedOn);
         continue;
       }
@@ -57,7 +77,9 @@ export class Executor {
           const key = instanceKey(record.id);
           this.#executed.add(key);
           this.#pending.delete(key);
+          this.#order = undefined;
           this.#committed.delete(key);
+          this.#blockedAt.delete(key);
           executed.push(record);
         }
       }
@@ -70,39 +92,45 @@ export class Executor {
    * first. Stops at the first dep that is neither executed nor committed.
    */
   #tarjan(start: InstanceKey): { components: InstanceRecord[][]; blockedOn?: InstanceKey } {
-    const index = new Map<InstanceKey, number>();
-    const low = new Map<InstanceKey, number>();
-    const onStack = new Set<InstanceKey>();
+    // Scratch state reused across calls (run() is not reentrant), and each node's low-link kept in its frame (it
+    // is only read and written while the node is on the work stack): this runs at every commit (issue #7).
+    const index = this.#index;
+    const onStack = this.#onStack;
+    index.clear();
+    onStack.clear();
     const stack: InstanceKey[] = [];
     const components: InstanceRecord[][] = [];
-    const work: { key: InstanceKey; next: number }[] = [{ key: start, next: 0 }];
-    let counter = 0;
-    index.set(start, counter);
-    low.set(start, counter++);
+    const work: { key: InstanceKey; deps: readonly InstanceKey[]; next: number; index: number; low: number }[] = [
+      { key: start, deps: this.#committed.get(start)!.attributes.deps, next: 0, index: 0, low: 0 },
+    ];
+    let counter = 1;
+    index.set(start, 0);
     stack.push(start);
     onStack.add(start);
     while (work.length > 0) {
       const frame = work[work.length - 1]!;
-      const deps = this.#committed.get(frame.key)!.attributes.deps;
+      const deps = frame.deps;
       if (frame.next < deps.length) {
         const dep = deps[frame.next++]!;
         if (this.#executed.has(dep)) continue;
-        if (!this.#committed.has(dep)) return { components: [], blockedOn: dep };
-        if (!index.has(dep)) {
+        const committed = this.#committed.get(dep);
+        if (!committed) return { components: [], blockedOn: dep };
+        const seen = index.get(dep);
+        if (seen === undefined) {
           index.set(dep, counter);
-          low.set(dep, counter++);
           stack.push(dep);
           onStack.add(dep);
-          work.push({ key: dep, next: 0 });
+          work.push({ key: dep, deps: committed.attributes.deps, next: 0, index: counter, low: counter });
+          counter++;
         } else if (onStack.has(dep)) {
-          low.set(frame.key, Math.min(low.get(frame.key)!, index.get(dep)!));
+          frame.low = Math.min(frame.low, seen);
         }
         continue;
       }
       work.pop();
       const parent = work[work.length - 1];
-      if (parent) low.set(parent.key, Math.min(low.get(parent.key)!, low.get(frame.key)!));
-      if (low.get(frame.key) === index.get(frame.key)) {
+      if (parent) parent.low = Math.min(parent.low, frame.low);
+      if (frame.low === frame.index) {
         const component: InstanceRecord[] = [];
         let member: InstanceKey;
         do {

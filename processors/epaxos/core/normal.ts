@@ -22,7 +22,35 @@ function envelope(s: ReplicaState, to: string, instance: InstanceId, ballot: Bal
 }
 
 function mergeAttributes(a: Attributes, b: Attributes): Attributes {
-  return { seq: Math.max(a.seq, b.seq), deps: [...new Set([...a.deps, ...b.deps])].sort() };
+  return { seq: Math.max(a.seq, b.seq), deps: unionOfSorted(a.deps, b.deps) };
+}
+
+/**
+ * The sorted union of two sorted deps lists (deps are always sorted and distinct: types.ts), merged in one pass:
+ * the same result as sorting their union, without the set and the sort (issue #7, simulator speed).
+ */
+function unionOfSorted(a: readonly string[], b: readonly string[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x < y) {
+      out.push(x);
+      i++;
+    } else if (y < x) {
+      out.push(y);
+      j++;
+    } else {
+      out.push(x);
+      i++;
+      j++;
+    }
+  }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }
 
 /** Phase 1 at the leader: a new instance for a batch of commands, pre-accepted locally, sent to every peer. */
@@ -33,15 +61,25 @@ export function propose(s: ReplicaState, commands: Command[]): InstanceId {
   return id;
 }
 
-/** Phase 1 at `ballot` (the leader's default ballot, or a recovery ballot without the fast path). */
+/**
+ * Phase 1 at `ballot` (the leader's default ballot, or a recovery ballot without the fast path). A recovery starts
+ * from the attributes a voter reported (`reported`), merged with its own: they hold the leader's deps, among them
+ * its previous instance on each key, which stands for the older ones (state.ts, localAttributes). Recomputing
+ * from the recoverer's log alone dropped it whenever the recoverer had not seen that instance, and an instance
+ * naming this one as its leader's latest then no longer reached the older one: a visibility violation (issue #7:
+ * `npm run sim -- --seed 799 --off epochBumps`, and seeds 1321, 2907, 5728, 9135 at N=3; the Go implementation
+ * also starts Phase 1 from the reported attributes).
+ */
 export function startPhase1(
   s: ReplicaState,
   id: InstanceId,
   commands: Command[],
   ballot: Ballot,
   fastAllowed: boolean,
+  reported?: Attributes,
 ): void {
-  const attributes = s.localAttributes(commands, id);
+  const local = s.localAttributes(commands, id);
+  const attributes = reported ? mergeAttributes(reported, local) : local;
   s.save({ id, commands, status: 'preaccepted', attributes, ballot, vbal: ballot, preacceptedEq: fastAllowed });
   const coordination: Coordination = {
     phase: 'preaccept',
@@ -243,7 +281,8 @@ function assertSameCommit(existing: InstanceRecord, commands: Command[], attribu
   assert(
     sameAttributes(existing.attributes, attributes) &&
       JSON.stringify(existing.commands.map((c) => c.id)) === JSON.stringify(commands.map((c) => c.id)),
-    `agreement violated on ${key}: committed ${JSON.stringify(existing.attributes)} then ${JSON.stringify(attributes)}`,
+    () =>
+      `agreement violated on ${key}: committed ${JSON.stringify(existing.attributes)} then ${JSON.stringify(attributes)}`,
   );
 }
 

@@ -155,7 +155,7 @@ function maybeDecidePrepare(s: ReplicaState, id: InstanceId, c: Coordination): v
     return startTryPreAccept(s, id, group.report.commands, group.report.attributes, c, voters);
   }
   const any = top.find((r) => r.report.status === 'preaccepted') ?? top[0]!;
-  startPhase1(s, id, any.report.commands, c.ballot, false);
+  startPhase1(s, id, any.report.commands, c.ballot, false, any.report.attributes);
 }
 
 function largestIdenticalGroup(reports: InstanceReport[]): { report: InstanceReport; count: number } | undefined {
@@ -260,11 +260,13 @@ export function onTryPreAcceptReply(s: ReplicaState, m: TryPreAcceptReply): void
   if (m.ok) c.committedDeps.add(m.from);
   else if (m.conflict?.committed) {
     // A committed conflict proves γ was not fast-committed with these attributes: plain Phase 1 is safe.
-    return startPhase1(s, m.instance, c.commands, c.ballot, false);
+    return startPhase1(s, m.instance, c.commands, c.ballot, false, c.attributes);
   } else if (m.conflict) {
     // Two recoveries deferred on each other: neither instance can have been fast-committed with attributes that
     // omit the other (they would see each other), so plain Phase 1 is safe, and it breaks the wait (Go impl.).
-    if (s.deferredOn.get(m.conflict.instance) === key) return startPhase1(s, m.instance, c.commands, c.ballot, false);
+    if (s.deferredOn.get(m.conflict.instance) === key) {
+      return startPhase1(s, m.instance, c.commands, c.ballot, false, c.attributes);
+    }
     // Otherwise defer (§4.4): the conflicting instance is decided first (its own deadline recovers it; starting
     // that here made two recoverers preempt each other forever in the simulator), our deadline retries this one.
     s.deferredOn.set(key, m.conflict.instance);
@@ -278,6 +280,6 @@ function maybeDecideTry(s: ReplicaState, id: InstanceId, c: Coordination): void 
   if (c.committedDeps.size >= s.quorums.slow) return startAccept(s, id, c.commands, c.attributes, c.ballot);
   const pending = s.others().filter((r) => !c.committedDeps.has(r) && !c.replies.has(r));
   if (pending.length === 0 || c.committedDeps.size + pending.length < s.quorums.slow) {
-    startPhase1(s, id, c.commands, c.ballot, false);
+    startPhase1(s, id, c.commands, c.ballot, false, c.attributes);
   }
 }

@@ -90,7 +90,10 @@ export class Replica {
   #receive(m: Message): void {
     const s = this.state;
     if (m.to !== s.self) return;
-    if (m.epoch < s.config.epoch) {
+    // A Commit carries a value already chosen, which no epoch changes: fencing it too left a replica that had
+    // fenced an instance's other messages unable ever to learn it (nothing sends a commit again, and only a later
+    // dependent would start recovery) — the simulator's epoch bumps, issue #7 (seed 3 at N=3, 12 of seeds 1–400).
+    if (m.epoch < s.config.epoch && m.type !== 'Commit') {
       s.fencedMessages++;
       return;
     }
@@ -123,6 +126,10 @@ export class Replica {
   #tick(): void {
     const s = this.state;
     s.now++;
+    // Most ticks find nothing due: copy the deadlines (the loop below edits them) only when one is.
+    let due = false;
+    for (const deadline of s.deadlines.values()) if (deadline <= s.now) due = true;
+    if (!due) return;
     for (const [key, deadline] of [...s.deadlines]) {
       if (deadline > s.now) continue;
       // Also when this replica coordinates it: replies may have been lost, and a new ballot starts over.

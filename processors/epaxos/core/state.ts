@@ -23,8 +23,9 @@ export class InvariantViolation extends Error {
   readonly retriable = false;
 }
 
-export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new InvariantViolation(message);
+/** `message` may be a function: asserts on hot paths then build their text only when they fail (issue #7). */
+export function assert(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new InvariantViolation(typeof message === 'string' ? message : message());
 }
 
 export interface Ready {
@@ -94,8 +95,10 @@ export class ReplicaState {
   readonly fastPath = new Map<InstanceKey, boolean>();
   /** Own instances that took the slow path only because of slow mode: their replies allowed the fast path. */
   readonly fastEligible = new Set<InstanceKey>();
-  #ready: Ready = { persist: [], nextSlot: 0, send: [], committed: [] };
-  #changed = new Map<InstanceKey, InstanceRecord>();
+  // What the next Ready carries (persist comes from #changed: one latest version per record).
+  #send: Message[] = [];
+  #committed: InstanceRecord[] = [];
+  readonly #changed = new Map<InstanceKey, InstanceRecord>();
 
   constructor(config: CoreConfig) {
     assert(config.members.includes(config.self), `${config.self} is not a member of ${config.members.join(',')}`);
@@ -137,15 +140,15 @@ export class ReplicaState {
     const previous = this.instances.get(key);
     assert(
       !previous || previous.status !== 'committed' || record.status === 'committed',
-      `instance ${key} went back from committed to ${record.status}`,
+      () => `instance ${key} went back from committed to ${record.status}`,
     );
-    assert(!record.attributes.deps.includes(key), `instance ${key} depends on itself`);
+    assert(!record.attributes.deps.includes(key), () => `instance ${key} depends on itself`);
     this.instances.set(key, record);
     this.#index(record);
     this.#changed.set(key, record);
     if (record.status === 'committed') {
       this.deadlines.delete(key);
-      if (previous?.status !== 'committed') this.#ready.committed.push(record);
+      if (previous?.status !== 'committed') this.#committed.push(record);
     } else if (!this.deadlines.has(key)) {
       this.deadlines.set(key, this.now + this.recoveryDelay(record.id));
     }
@@ -204,14 +207,21 @@ export class ReplicaState {
   }
 
   send(message: Message): void {
-    this.#ready.send.push(message);
+    this.#send.push(message);
   }
 
   /** Takes the accumulated Ready and starts a new one. */
   takeReady(): Ready {
-    const ready = { ...this.#ready, persist: [...this.#changed.values()], nextSlot: this.nextSlot };
-    this.#ready = { persist: [], nextSlot: this.nextSlot, send: [], committed: [] };
-    this.#changed = new Map();
+    // Runs once per step: a plain object and two fresh arrays, no spread (issue #7, simulator speed).
+    const ready: Ready = {
+      persist: this.#changed.size === 0 ? [] : [...this.#changed.values()],
+      nextSlot: this.nextSlot,
+      send: this.#send,
+      committed: this.#committed,
+    };
+    this.#send = [];
+    this.#committed = [];
+    this.#changed.clear();
     return ready;
   }
 

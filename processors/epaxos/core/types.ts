@@ -78,7 +78,20 @@ export interface InstanceRecord {
   preacceptedEq: boolean;
 }
 
-export const keysOf = (commands: readonly Command[]): string[] => [...new Set(commands.flatMap((c) => c.keys))].sort();
+/**
+ * The sorted distinct keys of a batch. Records and messages share their commands array, and this runs on every
+ * save and every dependency computation (the simulator's top cost, issue #7), so it is computed once per array.
+ * Sound because a batch is never edited once proposed or received; the result is frozen since callers share it.
+ */
+const keysCache = new WeakMap<readonly Command[], readonly string[]>();
+export function keysOf(commands: readonly Command[]): readonly string[] {
+  let keys = keysCache.get(commands);
+  if (!keys) {
+    keys = Object.freeze([...new Set(commands.flatMap((c) => c.keys))].sort());
+    keysCache.set(commands, keys);
+  }
+  return keys;
+}
 
 export function sameAttributes(a: Attributes, b: Attributes): boolean {
   return a.seq === b.seq && a.deps.length === b.deps.length && a.deps.every((d, i) => d === b.deps[i]);

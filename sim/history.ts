@@ -1,0 +1,24 @@
+/**
+ * What the checkers read of a finished cluster (checkers.ts): each replica's committed records, its execution log,
+ * and when each instance was proposed and first acknowledged.
+ */
+import { instanceKey, type InstanceKey, type InstanceRecord, type ReplicaId } from '../processors/epaxos/core/types.ts';
+import type { History } from './checkers.ts';
+import type { Cluster } from './cluster.ts';
+
+export function historyOf(c: Cluster): History {
+  const committed = new Map<ReplicaId, Map<InstanceKey, InstanceRecord>>();
+  for (const r of c.ids) {
+    const records = new Map<InstanceKey, InstanceRecord>();
+    for (const [key, record] of c.replica(r).state.instances)
+      if (record.status === 'committed') records.set(key, record);
+    committed.set(r, records);
+  }
+  return {
+    replicas: c.ids,
+    committed,
+    executed: new Map(c.ids.map((r) => [r, c.executed.get(r)!.map((x) => instanceKey(x.id))])),
+    proposedAt: c.proposedAt,
+    acknowledgedAt: c.acknowledgedAt,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Core bugs the simulator found with the faults of issue #7, each pinned as a short deterministic schedule on the
+ * in-process cluster (the seeds that found them change whenever the simulator draws differently).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { instanceKey } from '../processors/epaxos/core/types.ts';
+import { checkAll } from './checkers.ts';
+import { Cluster, command } from './cluster.ts';
+import { historyOf } from './history.ts';
+
+test('a Commit of an older epoch still teaches the decision (epoch bump; liveness after healing)', () => {
+  const c = new Cluster({ n: 3 });
+  c.step('r2', { type: 'configure', epoch: 2, mode: 'fast' }); // r2 follows the guardrail first
+  const id = c.propose('r0', [command('a', 'k')]); // r0 and r1 are still at epoch 1
+  c.deliverAll();
+  assert.ok(c.committedAt('r0', id), 'r0 and r1 decide at epoch 1');
+  assert.equal(c.replica('r2').status().fencedMessages, 1, 'r2 fenced the PreAccept of epoch 1');
+  // Nothing sends a commit again, and nothing later depends on it: without the Commit, r2 would never learn it.
+  assert.ok(c.committedAt('r2', id), 'r2 learned the decision from the Commit of epoch 1');
+  assert.equal(c.executed.get('r2')!.length, 1);
+});
+
+test('recovery Phase 1 keeps the reported deps: the leader’s previous instance on a key stays reachable', () => {
+  const c = new Cluster({ n: 3 });
+  c.propose('r0', [command('c', 'k')]);
+  c.drop((m) => m.from === 'r0'); // r0.0 stays r0's: r0 will vote differently from r2 (no EQ mark)
+  const a = c.propose('r2', [command('a', 'k')]);
+  const b = c.propose('r2', [command('b', 'k')]); // deps [r2.0]: b stands for a on k from now on
+  assert.ok(c.deliverWhere((m) => m.type === 'PreAccept' && m.to === 'r0' && m.instance.slot === b.slot));
+  c.drop((m) => m.from === 'r2' || m.to === 'r2'); // r0 knows b, not a; r1 knows neither
+  c.crash('r2');
+  assert.equal(c.replica('r0').state.record(b)!.preacceptedEq, false, 'rule 4 applies, not rule 3');
+  c.step('r0', { type: 'recover', instance: b });
+  c.deliverAll();
+  const committed = c.committedAt('r0', b)!;
+  assert.ok(committed.attributes.deps.includes(instanceKey(a)), `deps ${committed.attributes.deps} name r2.0`);
+  c.restart('r2');
+  c.deliverAll();
+  for (let i = 0; i < 40; i++) c.tick();
+  c.deliverAll();
+  assert.deepEqual(checkAll(historyOf(c)), []);
+});
