@@ -63,14 +63,14 @@ describe('seeded simulation with faults, then a healed liveness phase', () => {
 });
 
 /**
- * A known core bug the simulator finds (sim/README.md, "Known failures"): a dependency that stands for its leader's
- * older instances on a key (compact deps) is recovered as a no-op when no recovery quorum saw it — its epoch's
- * PreAccepts were fenced — so the older instances drop out of the graph. Marked todo so CI stays meaningful; when
- * the core is fixed these pass and the todo marks should go.
+ * Found by the simulator, fixed in state.ts localAttributes: a dependency that stood for its leader's older
+ * instances on a key (compact deps) was recovered as a no-op when no recovery quorum saw it — its epoch's
+ * PreAccepts were fenced — so the older instances dropped out of the graph. Only a committed instance with a real
+ * command on the key stands in now; uncommitted ones above it are all named.
  */
-describe('known failures (todo until the core keeps compact deps sound across no-op recovery)', () => {
+describe('regressions: visibility through a recovered no-op', () => {
   for (const seed of [8966, 12655]) {
-    test(`N=3 seed ${seed}: visibility through a recovered no-op`, { todo: 'core bug, see sim/README.md' }, () => {
+    test(`N=3 seed ${seed}`, () => {
       assert.deepEqual(run(3, seed).violations, []);
     });
   }

@@ -52,7 +52,11 @@ export interface CoreConfig {
 }
 
 /** Per key, per replica: the highest slot seen on that key and its seq (paper §4.5 compact deps). */
-type ConflictIndex = Map<string, Map<ReplicaId, { slot: number; seq: number }>>;
+/**
+ * Per key, per replica: the slots of that replica's instances on the key this replica knows, ascending, from the
+ * latest one committed with a real command on the key (which stands for everything older) up.
+ */
+type ConflictIndex = Map<string, Map<ReplicaId, number[]>>;
 
 /** What a replica coordinating an instance (as leader or recoverer) tracks; volatile, rebuilt by recovery. */
 export interface Coordination {
@@ -159,20 +163,31 @@ export class ReplicaState {
       this.maxSeqByKey.set(key, Math.max(this.maxSeqByKey.get(key) ?? 0, record.attributes.seq));
       let byReplica = this.conflicts.get(key);
       if (!byReplica) this.conflicts.set(key, (byReplica = new Map()));
-      const entry = byReplica.get(record.id.replica);
-      if (!entry || entry.slot < record.id.slot) {
-        byReplica.set(record.id.replica, { slot: record.id.slot, seq: record.attributes.seq });
-      } else if (entry.slot === record.id.slot) {
-        entry.seq = record.attributes.seq;
-      }
+      let slots = byReplica.get(record.id.replica);
+      if (!slots) byReplica.set(record.id.replica, (slots = []));
+      const slot = record.id.slot;
+      let at = slots.length;
+      while (at > 0 && slots[at - 1]! > slot) at--;
+      if (slots[at - 1] !== slot) slots.splice(at, 0, slot);
+      else at--;
+      // Committed with a real command on the key: it stands for the older ones from now on.
+      if (record.status === 'committed' && at > 0) slots.splice(0, at);
     }
   }
 
+  /** True when `record` is committed with a command on `key`: its final deps reach the leader's older instances. */
+  #standsIn(record: InstanceRecord | undefined, key: string): boolean {
+    return record?.status === 'committed' && keysOf(record.commands).includes(key);
+  }
+
   /**
-   * Interfering instances this replica knows of, and the seq above them all. Per key and replica the latest
-   * instance stands for the older ones (each instance depends on its leader's previous one on the key), with one
-   * exception: when the instance being (re)computed is not the latest of its own leader on a key — recovery
-   * recomputes old instances — the latest one below it must be named too, or nothing would lead back to it.
+   * Interfering instances this replica knows of, and the seq above them all. Per key and replica an instance
+   * committed with a real command on the key stands for the older ones (its final deps name its leader's previous
+   * instance on the key), so the walk down a replica's instances stops there. One that is not committed yet does
+   * not: it may still be recovered as a no-op, which names nothing, and the older ones would drop out of the graph
+   * (issue #7, simulator seeds 8966 and 12655 at N=3) — so every instance above the stand-in is named.
+   * When the instance being (re)computed is not the latest of its own leader on a key — recovery recomputes old
+   * instances — the walk goes on below it to a stand-in, or nothing would lead back to the older ones.
    */
   localAttributes(commands: Command[], self: InstanceId): Attributes {
     const selfKey = instanceKey(self);
@@ -186,24 +201,35 @@ export class ReplicaState {
     for (const key of keysOf(commands)) {
       // Recomputing an instance already indexed (recovery) may count its own seq: a higher seq is always safe.
       maxSeq = Math.max(maxSeq, this.maxSeqByKey.get(key) ?? 0);
-      for (const [replica, entry] of this.conflicts.get(key) ?? []) {
-        add(instanceKey({ replica, slot: entry.slot }), entry.seq);
-        if (replica === self.replica && entry.slot >= self.slot) {
-          const older = this.#olderOnKey(key, self);
-          if (older) add(instanceKey(older.id), older.attributes.seq);
+      for (const [replica, slots] of this.conflicts.get(key) ?? []) {
+        const own = replica === self.replica;
+        let reached = false; // a stand-in below the instance being computed (own replica) or at all (others)
+        for (let i = slots.length - 1; i >= 0 && !reached; i--) {
+          const id = { replica, slot: slots[i]! };
+          const record = this.instances.get(instanceKey(id));
+          add(instanceKey(id), record?.attributes.seq ?? 0);
+          reached = this.#standsIn(record, key) && (!own || id.slot < self.slot);
+        }
+        // Recomputing an old own instance below the stand-in (the index dropped what is under it): walk the log.
+        // Otherwise the index holds the whole history of the key, and the walk above saw all of it.
+        const lowest = slots[0];
+        if (own && !reached && lowest !== undefined && lowest >= self.slot) {
+          const first = this.instances.get(instanceKey({ replica, slot: lowest }));
+          if (this.#standsIn(first, key)) this.#walkBelow(key, self, add);
         }
       }
     }
     return { seq: maxSeq + 1, deps: [...deps].sort() };
   }
 
-  /** The highest-slot instance of `self.replica` below `self.slot` on `key`, if this replica knows one. */
-  #olderOnKey(key: string, self: InstanceId): InstanceRecord | undefined {
+  /** Names `self.replica`'s instances on `key` below `self.slot`, down to the first stand-in. Recovery only. */
+  #walkBelow(key: string, self: InstanceId, add: (key: InstanceKey, seq: number) => void): void {
     for (let slot = self.slot - 1; slot >= 0; slot--) {
       const record = this.instances.get(instanceKey({ replica: self.replica, slot }));
-      if (record && keysOf(record.commands).includes(key)) return record;
+      if (!record || !keysOf(record.commands).includes(key)) continue;
+      add(instanceKey(record.id), record.attributes.seq);
+      if (this.#standsIn(record, key)) return;
     }
-    return undefined;
   }
 
   send(message: Message): void {
