@@ -64,6 +64,15 @@ test('proposals at three replicas are ordered once each, per-key positions 1..n'
     'each executed instance reports its execution latency once',
   );
   assert.ok([...executed.values()].every((ms) => ms >= 0));
+  // Every slot of every replica executed: the watermarks hold them all, no executed instance is kept one by one.
+  const store = d.store<string, unknown>('resolution', 0);
+  const kept = async (prefix: string) => {
+    const keys: string[] = [];
+    for await (const { key } of store.range({ from: prefix, to: `${prefix}\uffff` })) keys.push(key);
+    return keys;
+  };
+  assert.deepEqual(await kept('executed/'), []);
+  assert.deepEqual((await kept('watermark/')).sort(), ['watermark/r0', 'watermark/r1', 'watermark/r2']);
   setConsensusObserver({});
   await d.close();
 });

@@ -196,8 +196,11 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
         const eligible = fast || this.#replica.state.fastEligible.delete(instanceKey(record.id));
         observer().committed?.(self, fast, record.commands.length, latencies, eligible);
       }
-      // Only the replica that decided (leader or recoverer) would be enough; every replica reporting keeps the
-      // commit log complete when a decider crashes right after deciding. Resolution deduplicates by instance.
+      // Only the replica that decided (leader or recoverer) reports it: its decision, its Commit messages and this
+      // record commit in one transaction, so a decision that was lost with a crash was never seen by anyone and is
+      // decided again by recovery, which reports it then. Two deciders of one instance (a leader and a recoverer)
+      // report the same value twice; resolution deduplicates by instance.
+      if (!this.#replica.state.decidedHere.delete(instanceKey(record.id))) continue;
       this.#context.forward(
         { key: instanceKey(record.id), value: committedToAvro(record), timestamp, headers: {}, partition: 0 },
         this.#config.committedSink,

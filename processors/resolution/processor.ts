@@ -26,7 +26,9 @@ export interface OrderedDecision {
 }
 
 const pendingPrefix = 'pending/';
+/** Executed instances above their replica's watermark; `watermark/<replica>` = every slot below it executed. */
 const executedPrefix = 'executed/';
+const watermarkPrefix = 'watermark/';
 const proposalPrefix = 'proposal/';
 const positionPrefix = 'position/';
 /** `proposalAt/<execution time, zero-padded>/<proposal id>`: the expiry index of `proposal/<id>`, in time order. */
@@ -44,12 +46,14 @@ export class ResolutionProcessor implements Processor<string, Record<string, unk
     this.#context = context;
     this.#store = context.getStateStore('resolution');
     const executed: string[] = [];
+    const watermarks: [string, number][] = [];
     const pending: InstanceRecord[] = [];
     for await (const { key, value } of this.#store.range()) {
       if (key.startsWith(executedPrefix)) executed.push(key.slice(executedPrefix.length));
+      else if (key.startsWith(watermarkPrefix)) watermarks.push([key.slice(watermarkPrefix.length), value as number]);
       else if (key.startsWith(pendingPrefix)) pending.push(recordFromJson(value));
     }
-    this.#executor = new Executor(executed);
+    this.#executor = new Executor(executed, watermarks);
     for (const record of pending) this.#executor.add(record);
     const retention = Number(context.config['dedupRetentionMs'] ?? 3_600_000);
     if (!Number.isFinite(retention) || retention <= 0) {
@@ -80,7 +84,8 @@ export class ResolutionProcessor implements Processor<string, Record<string, unk
     this.#store.put(`${pendingPrefix}${key}`, recordToJson(committed));
     this.#executor.add(committed);
     this.#committedAt.set(key, record.timestamp);
-    const { executed } = this.#executor.run();
+    const before = new Map(this.#executor.watermarksOf());
+    const { executed, watermarks } = this.#executor.run();
     const now = Date.now();
     for (const instance of executed) {
       const id = instanceKey(instance.id);
@@ -89,6 +94,12 @@ export class ResolutionProcessor implements Processor<string, Record<string, unk
       this.#committedAt.delete(id);
       if (at !== undefined) observer().executed?.(id, Math.max(0, now - at));
       await this.#emit(instance, record.timestamp);
+    }
+    // The executed set stays bounded: what a watermark now covers leaves the store one by one.
+    for (const { replica, below } of watermarks) {
+      this.#store.put(`${watermarkPrefix}${replica}`, below);
+      for (let slot = before.get(replica) ?? 0; slot < below; slot++)
+        this.#store.delete(`${executedPrefix}${replica}.${slot}`);
     }
   }
 

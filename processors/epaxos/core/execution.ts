@@ -4,6 +4,7 @@
  * order (seq, then replica id, then slot) — the Go code's seq-only sort is a known gap (EPAXOS-NOTES.md §3).
  * Resolution runs on the whole committed graph, never per key (DESIGN.md §3).
  */
+import { ExecutedSet } from './executed-set.ts';
 import { assert } from './state.ts';
 import { compareInstances, instanceKey, type InstanceKey, type InstanceRecord } from './types.ts';
 
@@ -11,11 +12,13 @@ export interface ExecutionStep {
   executed: InstanceRecord[];
   /** Instances that block execution: not committed here yet (recovery candidates after a timeout). */
   blockedOn: InstanceKey[];
+  /** Replicas whose executed watermark moved in this step (every slot below `below` executed), last value each. */
+  watermarks: { replica: string; below: number }[];
 }
 
 export class Executor {
   readonly #committed = new Map<InstanceKey, InstanceRecord>();
-  readonly #executed = new Set<InstanceKey>();
+  readonly #executed: ExecutedSet;
   /** Committed, not yet executed; ordered so runs are deterministic. */
   readonly #pending = new Set<InstanceKey>();
   /** #pending in key order, sorted again only after it changed: run() walks it at every commit (issue #7). */
@@ -31,12 +34,23 @@ export class Executor {
   readonly #index = new Map<InstanceKey, number>();
   readonly #onStack = new Set<InstanceKey>();
 
-  constructor(executed: Iterable<InstanceKey> = []) {
-    for (const key of executed) this.#executed.add(key);
+  /** `executed` and `watermarks` restore what ExecutedSet persisted (the keys above, and the watermarks). */
+  constructor(executed: Iterable<InstanceKey> = [], watermarks: Iterable<readonly [string, number]> = []) {
+    this.#executed = new ExecutedSet(executed, watermarks);
   }
 
   get executedCount(): number {
     return this.#executed.size;
+  }
+
+  /** Per replica, every slot below the number is executed. */
+  watermarksOf(): [string, number][] {
+    return this.#executed.watermarks();
+  }
+
+  /** Executed instances held one by one (above their replica's watermark): what the memory footprint follows. */
+  get executedSparse(): number {
+    return this.#executed.sparse;
   }
 
   isExecuted(key: InstanceKey): boolean {
@@ -57,6 +71,7 @@ export class Executor {
   run(): ExecutionStep {
     const executed: InstanceRecord[] = [];
     const blocked = new Set<InstanceKey>();
+    const moved = new Map<string, number>();
     const order = (this.#order ??= [...this.#pending].sort());
     for (const start of order) {
       if (this.#executed.has(start)) continue;
@@ -75,7 +90,8 @@ export class Executor {
         component.sort((a, b) => a.attributes.seq - b.attributes.seq || compareInstances(a.id, b.id));
         for (const record of component) {
           const key = instanceKey(record.id);
-          this.#executed.add(key);
+          const watermark = this.#executed.add(key);
+          if (watermark) moved.set(watermark.replica, watermark.below);
           this.#pending.delete(key);
           this.#order = undefined;
           this.#committed.delete(key);
@@ -84,7 +100,11 @@ export class Executor {
         }
       }
     }
-    return { executed, blockedOn: [...blocked].sort() };
+    return {
+      executed,
+      blockedOn: [...blocked].sort(),
+      watermarks: [...moved].map(([replica, below]) => ({ replica, below })),
+    };
   }
 
   /**

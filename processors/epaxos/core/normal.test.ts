@@ -174,3 +174,14 @@ test('leaderDown: the survivors recover the lost leader’s instances before its
   assert.ok(c.committedAt('r1', id), 'r1 recovered and committed the instance with r2');
   assert.ok(c.committedAt('r2', id));
 });
+
+test('only the deciding replica marks an instance decided here: learners of its Commit do not', () => {
+  const c = new Cluster({ n: 3 });
+  const id = c.propose('r0', [command('a', 'k')]);
+  c.deliverAll();
+  const key = instanceKey(id);
+  assert.ok(c.committedAt('r1', id) && c.committedAt('r2', id));
+  assert.equal(c.replica('r0').state.decidedHere.has(key), true, 'the leader decided it');
+  assert.equal(c.replica('r1').state.decidedHere.has(key), false, 'r1 learned it from a Commit');
+  assert.equal(c.replica('r2').state.decidedHere.has(key), false);
+});

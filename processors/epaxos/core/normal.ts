@@ -256,6 +256,7 @@ export function commit(s: ReplicaState, id: InstanceId, commands: Command[], att
   }
   const promised = existing && compareBallots(existing.ballot, ballot) > 0 ? existing.ballot : ballot;
   s.save({ id, commands, status: 'committed', attributes, ballot: promised, vbal: ballot, preacceptedEq: false });
+  s.decidedHere.add(key);
   for (const to of s.others()) s.send({ type: 'Commit', ...envelope(s, to, id, ballot), commands, attributes });
 }
 

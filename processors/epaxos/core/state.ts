@@ -99,6 +99,12 @@ export class ReplicaState {
   readonly fastPath = new Map<InstanceKey, boolean>();
   /** Own instances that took the slow path only because of slow mode: their replies allowed the fast path. */
   readonly fastEligible = new Set<InstanceKey>();
+  /**
+   * Instances this replica decided (as leader or recoverer) rather than learned from a Commit, until the driver
+   * takes them: only a decider reports a commit to the commit log (its Ready is one transaction, so a decision
+   * that did not become durable was never seen by anyone, and recovery decides it again elsewhere).
+   */
+  readonly decidedHere = new Set<InstanceKey>();
   // What the next Ready carries (persist comes from #changed: one latest version per record).
   #send: Message[] = [];
   #committed: InstanceRecord[] = [];
