@@ -126,7 +126,7 @@ export class ClusterLink {
           log(
             `guardrail cluster ${guardrail.cluster}: ${id} ${canLead ? 'may lead again' : 'stops leading'}: ${reason}`,
           );
-          if (!canLead && !released) void session!.reregister().catch(() => undefined);
+          if (!canLead) renew();
         });
       } catch (error) {
         if (!(error instanceof GuardrailConflictError)) {
@@ -135,6 +135,22 @@ export class ClusterLink {
         timer = setTimeout(() => void attempt(), registerRetryMs);
         timer.unref();
       }
+    };
+    // A lost lease is taken again until it works: an etcd outage longer than one attempt must not leave the
+    // replica unable to lead for good.
+    let renewing = false;
+    const renew = (): void => {
+      if (renewing || released || this.#closed || !session || session.canLead) return;
+      renewing = true;
+      void session.reregister().then(
+        () => void (renewing = false),
+        (error: Error) => {
+          renewing = false;
+          log(`guardrail cluster ${guardrail.cluster}: re-registering ${id}: ${error.message}; retrying`);
+          timer = setTimeout(renew, registerRetryMs);
+          timer.unref();
+        },
+      );
     };
     void attempt();
     const leadership: Leadership = {

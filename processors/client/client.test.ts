@@ -64,3 +64,40 @@ test('proposing the same id again is answered with the first decision and applie
   const next = await client.propose(['route:7'], 'reserve-2');
   assert.equal(next.positions['route:7'], first.positions['route:7']! + 1, 'the retry took no position');
 });
+
+test('a send that fails (a broker restarting) is one failed attempt: the next attempt sends again', async () => {
+  const engine = await loadEngine(consensusTopologyFile, {});
+  const serdes = topicSerdes(engine.topology, serdeFactory(engine.schemasDir, registry));
+  let failures = 0;
+  const flaky = new Proxy(backend, {
+    get(target, name) {
+      // Bound to the real objects: their private fields do not answer through a proxy.
+      const bind = (o: object, n: string | symbol) => {
+        const v = Reflect.get(o, n) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(o) : v;
+      };
+      if (name !== 'producer') return bind(target, name);
+      return async () => {
+        const producer = await target.producer();
+        return new Proxy(producer, {
+          get(p, n) {
+            if (n !== 'send') return bind(p, n);
+            return async (...args: Parameters<typeof producer.send>) => {
+              if (failures++ === 0) throw new Error('connect ECONNREFUSED 127.0.0.1:9092');
+              return p.send(...args);
+            };
+          },
+        });
+      };
+    },
+  });
+  const retrying = await ParleyClient.connect({ backend: flaky, serdes, replicas: 3, attemptTimeoutMs: 300 });
+  try {
+    const decided = await retrying.propose(['flaky:1'], 'x');
+    assert.equal(failures, 2, 'the first send failed, the second went through');
+    assert.equal(decided.attempts, 2);
+    assert.equal(decided.positions['flaky:1'], 1);
+  } finally {
+    await retrying.close();
+  }
+});

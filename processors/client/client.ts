@@ -145,32 +145,40 @@ export class ParleyClient {
         reject: (e) => (done(), reject(e)),
       };
       this.#pending.set(id, pending);
+      let lastSendError: Error | undefined;
       const attempt = (): void => {
         if (pending.attempts >= this.#options.attempts) {
-          pending.reject(new ProposalTimeoutError(`proposal ${id} not ordered after ${pending.attempts} attempts`));
+          const cause = lastSendError ? `; last send failed: ${lastSendError.message}` : '';
+          pending.reject(
+            new ProposalTimeoutError(`proposal ${id} not ordered after ${pending.attempts} attempts${cause}`),
+          );
           return;
         }
         pending.attempts++;
         const replica = this.#next++ % this.#options.replicas;
-        this.#send(id, keys, bytes, replica).catch((error: Error) => pending.reject(error));
+        this.#encode(id, keys, bytes, replica).then(
+          // A send that fails (a broker restarting, a lost connection) is one failed attempt: the next attempt
+          // sends again, with the same id, which the engine executes once.
+          (record) => this.#producer.send([record]).catch((error: Error) => void (lastSendError = error)),
+          // A proposal that cannot be encoded (an unknown schema, say) will not encode at the next attempt either.
+          (error: Error) => pending.reject(error),
+        );
         timer = setTimeout(attempt, this.#options.attemptTimeoutMs);
       };
       attempt();
     });
   }
 
-  async #send(id: string, keys: string[], payload: Buffer, partition: number): Promise<void> {
+  async #encode(id: string, keys: string[], payload: Buffer, partition: number) {
     const topic = this.#options.topics.proposals;
     const serdes = this.#options.serdes.topic(topic);
     const value = { id, clientId: this.clientId, keys, payload, timestamp: Date.now() };
-    await this.#producer.send([
-      {
-        topic,
-        partition,
-        key: await serdes.key.serialize(topic, id),
-        value: await serdes.value.serialize(topic, value),
-      },
-    ]);
+    return {
+      topic,
+      partition,
+      key: await serdes.key.serialize(topic, id),
+      value: await serdes.value.serialize(topic, value),
+    };
   }
 
   async close(): Promise<void> {

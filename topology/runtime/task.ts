@@ -101,6 +101,8 @@ export class StreamTask implements ContextHost {
   #waitingSince: number | undefined;
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
+  /** A commit failed: the task must not process or commit again (see #commit). */
+  #corrupted = false;
 
   constructor(options: TaskOptions) {
     this.#options = options;
@@ -211,7 +213,7 @@ export class StreamTask implements ContextHost {
   }
 
   async #runOnce(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#corrupted) return;
     for (;;) {
       if (this.#group.waitingForData()) {
         this.#waitingSince ??= this.wallTime();
@@ -371,6 +373,11 @@ export class StreamTask implements ContextHost {
     try {
       await this.#options.output.commit(records, offsets);
     } catch (error) {
+      // The stores drop the writes of what was processed since the last commit, but the processors' memory, the
+      // consumed offsets and the outputs still include them: committing anything later from this task would pass
+      // those records with their store writes lost (an agent skipped a position that way). The task is corrupted:
+      // it neither processes nor commits again, and closes dirty; its next owner restores from the changelogs.
+      this.#corrupted = true;
       for (const store of this.#stores.values()) store.discard();
       if ((error as { code?: string }).code === 'PRODUCER_FENCED') throw new TaskMigratedError(this.id, error);
       throw error;
@@ -401,6 +408,7 @@ export class StreamTask implements ContextHost {
   /** Commits what was processed, closes processors and stores; buffered records are dropped (refetched). */
   async close(checkpoints?: Map<string, number>): Promise<void> {
     await this.#chain;
+    if (this.#corrupted) return this.closeDirty(); // no checkpoint: its stores may be behind its memory
     if (this.#closed) return;
     this.#closed = true;
     this.#group.clear();

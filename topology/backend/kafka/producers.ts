@@ -112,6 +112,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   }
 
   async begin(): Promise<void> {
+    // Fenced first: the caller must learn the task moved (TaskMigratedError), not that a transaction is open.
+    if (this.#fenced) throw this.#fenced;
     if (this.#transaction) {
       throw new BackendError(
         'INVALID_TXN_STATE',
@@ -152,8 +154,13 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   async abort(): Promise<void> {
     if (this.#fenced) throw this.#fenced;
     const transaction = this.#open('abort');
-    await this.#call('abort', () => transaction.abort());
-    this.#transaction = undefined;
+    try {
+      await this.#call('abort', () => transaction.abort());
+    } finally {
+      // Whatever the outcome, this transaction is over for the caller: the broker aborts it at its timeout or
+      // when the next owner initialises the id. Keeping it would make every later begin() fail.
+      this.#transaction = undefined;
+    }
   }
 
   async close(): Promise<void> {
