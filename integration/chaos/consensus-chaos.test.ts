@@ -3,9 +3,9 @@
  * from its state directory, a replica process frozen with SIGSTOP and thawed with SIGCONT, and an agent process
  * SIGKILLed and restarted. Each must end with 0 lost and 0 duplicated decisions and both agents in agreement
  * (runConsensusScenario checks that). And a conflict burst that drops the fast-path ratio: the replicas' mode
- * controllers switch the guardrail to slow, and back to fast once the burst is over. Not yet here: killing the
- * etcd leader under the workload (see the guardrail leader-kill test), restarting the broker, tc netem in a
- * network namespace.
+ * controllers switch the guardrail to slow, and back to fast once the burst is over. The other faults have files
+ * of their own here: the etcd leader killed (etcd-leader-kill), the broker restarted (broker-restart,
+ * broker-stop), network delay to one replica (network-netem, network-userspace); see integration/README.md.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

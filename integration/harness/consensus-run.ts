@@ -16,7 +16,8 @@ import { ConfluentRegistryClient } from '../../schemas/index.ts';
 import { createKafkaBackend } from '../../topology/backend/kafka.ts';
 import { loadEngine, serdeFactory } from '../../topology/engine.ts';
 import { topicSerdes } from '../../topology/runtime/serdes.ts';
-import { testKafka, testStack, uniqueName } from './index.ts';
+import type { StackEndpoints } from '../stack/config.ts';
+import { endpointsToEnv, testKafka, testStack, uniqueName } from './index.ts';
 import { committedReader, withSuffix } from './topology.ts';
 
 export interface FaultContext {
@@ -26,6 +27,14 @@ export interface FaultContext {
   /** Starts a stopped or killed process again, with its state directory as it was left. */
   restart(instance: string): void;
   logs: string[];
+  /** Whether the instance's process runs now (the latest one started for it). */
+  running(instance: string): boolean;
+}
+
+/** How one instance's process is started differently: a command prefix (`ip netns exec …`), extra environment. */
+export interface InstancePlacement {
+  prefix?: string[];
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ScenarioOptions {
@@ -39,6 +48,24 @@ export interface ScenarioOptions {
   conflictAfter?: { from: number; conflict: number };
   /** Extra environment of the replica and agent processes (PARLEY_MODE_WINDOW_MS, say). */
   processEnv?: NodeJS.ProcessEnv;
+  /**
+   * The stack to run on instead of the shared one (a private broker or etcd cluster a chaos test may kill):
+   * used by the clients and readers here, and handed to the processes as PARLEY_KAFKA_BROKERS and the others.
+   */
+  endpoints?: StackEndpoints;
+  /** Per instance (`replica-0`, `agent-1`, …): started under a prefix and/or with extra environment. */
+  placement?: (instance: string) => InstancePlacement | undefined;
+  /** Called with each piece of a process's output as it arrives (to timestamp it, say); `logs` has it too. */
+  onOutput?: (instance: string, text: string) => void;
+  /**
+   * The workload as an application that keeps the client's contract (proposing again under the same id is safe:
+   * a decision is applied at most once): a proposal whose propose() failed — its send refused while the broker
+   * is away, say — is proposed again under its id, up to `attempts` more times, `backoffMs` apart. Each retry is
+   * logged as `[workload] …`. Default: none, a failed proposal fails the scenario.
+   */
+  repropose?: { attempts: number; backoffMs: number };
+  /** How long the end waits for every decision to be ordered and applied by both agents; default 240 s. */
+  settleTimeoutMs?: number;
 }
 
 export interface ScenarioResult {
@@ -58,16 +85,19 @@ function start(
   instance: string,
   env: NodeJS.ProcessEnv,
   logs: string[],
+  prefix: string[] = [],
+  onOutput?: (instance: string, text: string) => void,
 ): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fixture, config, suffix, join(stateRoot, suffix, instance), instance],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const collect = (d: Buffer): void => void logs.push(`[${instance}] ${d.toString()}`);
+  const command = [process.execPath, '--import', 'tsx', fixture, config, suffix, join(stateRoot, suffix, instance)];
+  const [file, ...args] = [...prefix, ...command, instance];
+  const child = spawn(file!, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const collect = (d: Buffer): void => {
+    logs.push(`[${instance}] ${d.toString()}`);
+    onOutput?.(instance, d.toString());
+  };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   return child;
@@ -83,15 +113,39 @@ const stop = async (child: ChildProcess): Promise<void> => {
 
 export async function runConsensusScenario(options: ScenarioOptions): Promise<ScenarioResult> {
   const { replicas, conflict, total } = options;
-  const kafka = await testKafka('consensus-scenario');
+  const kafka = options.endpoints
+    ? await (async () => {
+        const { Kafka, logLevel } = await import('kafkajs');
+        return new Kafka({
+          clientId: 'consensus-scenario',
+          brokers: options.endpoints!.kafkaBrokers,
+          logLevel: logLevel.ERROR,
+        });
+      })()
+    : await testKafka('consensus-scenario');
   const stateRoot = mkdtempSync(join(tmpdir(), 'parley-consensus-'));
   const suffix = uniqueName(`c${replicas}`);
-  const env = { ...options.processEnv, PARLEY_REPLICAS: String(replicas) };
+  const env = {
+    ...(options.endpoints ? endpointsToEnv(options.endpoints) : {}),
+    ...options.processEnv,
+    PARLEY_REPLICAS: String(replicas),
+  };
   const logs: string[] = [];
   const children = new Map<string, ChildProcess>();
+  const openClients = new Set<ParleyClient>();
   let finishing = false;
   const launch = (config: string, instance: string, extra: NodeJS.ProcessEnv = {}): void => {
-    const child = start(stateRoot, config, suffix, instance, { ...env, ...extra }, logs);
+    const placed = options.placement?.(instance);
+    const child = start(
+      stateRoot,
+      config,
+      suffix,
+      instance,
+      { ...env, ...extra, ...placed?.env },
+      logs,
+      placed?.prefix,
+      options.onOutput,
+    );
     children.set(instance, child);
     // Like a supervisor (systemd, Kubernetes): a process that exits on an error of its own is started again.
     child.once('exit', (code, signal) => {
@@ -100,7 +154,7 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
       launch(config, instance, extra);
     });
   };
-  const { schemaRegistryUrl, kafkaBrokers } = await testStack();
+  const { schemaRegistryUrl, kafkaBrokers } = options.endpoints ?? (await testStack());
   const consensus = withSuffix(await loadEngine(consensusTopologyFile, env), suffix);
   const name = (base: string) => `${base}-${suffix}`;
   const registry = new ConfluentRegistryClient({ url: schemaRegistryUrl });
@@ -122,7 +176,7 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
           replicas,
           attemptTimeoutMs: options.attemptTimeoutMs ?? 30_000,
           topics: { proposals: name('proposals'), ordered: name('ordered'), rejections: name('rejections') },
-        }),
+        }).then((client) => (openClients.add(client), client)),
       ),
     );
     const seed = replicas * 100 + conflict * 10;
@@ -137,6 +191,17 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
         seed: seed + 1,
       }),
     ];
+    const propose = async (client: ParleyClient, p: (typeof workload)[number]): Promise<unknown> => {
+      for (let retry = 0; ; retry++) {
+        try {
+          return await client.propose(p.keys, p.payload, { id: p.id });
+        } catch (error) {
+          if (!options.repropose || retry >= options.repropose.attempts) throw error;
+          logs.push(`[workload] ${p.id}: ${(error as Error).message}; proposing it again (retry ${retry + 1})\n`);
+          await new Promise((resolve) => setTimeout(resolve, options.repropose!.backoffMs));
+        }
+      }
+    };
     const faults = options.fault?.({
       ordered: (n) => ordered.until(n, 240_000),
       signal: (instance, signal) => void children.get(instance)?.kill(signal),
@@ -145,20 +210,24 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
           ? launch(agentsFile, instance, { PARLEY_AGENT_ID: instance })
           : launch(consensusTopologyFile, instance),
       logs,
+      running: (instance) => {
+        const child = children.get(instance);
+        return child !== undefined && child.exitCode === null && child.signalCode === null;
+      },
     });
     // Each client keeps a window of proposals in flight, like a busy agent.
     await Promise.all(
       clients.map(async (client, c) => {
         const mine = workload.filter((_, i) => i % 3 === c);
         for (let i = 0; i < mine.length; i += 100) {
-          await Promise.all(mine.slice(i, i + 100).map((p) => client.propose(p.keys, p.payload, { id: p.id })));
+          await Promise.all(mine.slice(i, i + 100).map((p) => propose(client, p)));
         }
       }),
     );
     await faults;
     const decisions = workload.reduce((n, p) => n + p.keys.length, 0);
-    await ordered.until(decisions, 240_000);
-    await applied.until(2 * decisions, 240_000);
+    await ordered.until(decisions, options.settleTimeoutMs ?? 240_000);
+    await applied.until(2 * decisions, options.settleTimeoutMs ?? 240_000);
     // Each process serves /metrics (port printed at start): the replicas count what they proposed and committed.
     const latest = new Map<string, string>(); // the latest start of each replica process
     for (const [, instance, url] of logs
@@ -180,6 +249,7 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
     }
     assert.ok(sum('epaxos_commits_total') > 0);
     for (const client of clients) await client.close();
+    openClients.clear();
 
     const orderSerde = serdes.topic(name('ordered')).value;
     const byKey = new Map<string, string[]>();
@@ -222,6 +292,8 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
     throw new Error(`${(error as Error).message}\n--- last process output ---\n${tail}`, { cause: error });
   } finally {
     finishing = true;
+    // A failed run leaves its clients open (their consumers would keep the test process alive): close them.
+    for (const client of openClients) await client.close().catch(() => undefined);
     await Promise.all([...children.values()].map(stop));
     await ordered.stop();
     await applied.stop();

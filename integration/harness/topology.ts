@@ -29,16 +29,21 @@ export function withSuffix(engine: Engine, suffix: string): Engine {
 
 /**
  * Collects a topic's committed records from the beginning (read_committed) in the background. `until(n)`
- * resolves when at least n arrived; `stop()` ends the reader.
+ * resolves when at least n arrived; `stop()` ends the reader. Each record (partition, offset) is kept once: a
+ * reader whose consumer crashed and restarted (a broker restart) is sent again what it had not committed.
  */
 export async function committedReader(kafka: Kafka, topic: string) {
   const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: false });
   const records: { key: string; value: Buffer; partition: number; offset: number }[] = [];
+  const seen = new Set<string>();
   const waiters: { n: number; resolve: () => void }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message, partition }) => {
+      const at = `${partition}:${message.offset}`;
+      if (seen.has(at)) return;
+      seen.add(at);
       records.push({ key: message.key!.toString(), value: message.value!, partition, offset: Number(message.offset) });
       for (const w of waiters.filter((w) => records.length >= w.n)) w.resolve();
     },
