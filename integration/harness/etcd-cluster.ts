@@ -5,12 +5,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
 import { isOurs, readPidRecord, startDetached, stopRecorded, tailOf } from '../stack/process.ts';
+import { freePort } from './ports.ts';
 
 export interface EtcdClusterMember {
   name: string;
@@ -32,14 +32,6 @@ export interface PrivateEtcdCluster {
   restart(member: EtcdClusterMember): Promise<void>;
   /** Stops every member and removes the folder. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function etcdBinary(): string {

@@ -17,10 +17,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startProxy, type Forward, type Latency, type RunningProxy } from './tcp-proxy.ts';
 import { watchdog } from './watchdog.ts';
+import { freePort } from './ports.ts';
 
 export interface NetnsLink {
   /** The namespace's name (`ip netns list`). */
@@ -144,14 +144,6 @@ export function applyNetem(link: NetnsLink, latency: Latency): void {
   ];
   run(args(link.hostDevice), `netem on ${link.hostDevice}`);
   link.exec(args(link.nsDevice));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface IsolatedPlacement {

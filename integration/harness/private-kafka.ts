@@ -9,7 +9,6 @@
  * (and, should the test process die first, integration/harness/watchdog.ts does).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -18,6 +17,7 @@ import { fetchStack, type StackArtifacts } from '../stack/fetch.ts';
 import { isOurs, readPidRecord, startDetached, stopRecorded, tailOf, type PidRecord } from '../stack/process.ts';
 import { stackServices, type ServiceSpec } from '../stack/services.ts';
 import { watchdog } from './watchdog.ts';
+import { freePort } from './ports.ts';
 
 export interface PrivateKafka {
   brokers: string[];
@@ -31,14 +31,6 @@ export interface PrivateKafka {
   start(): Promise<number>;
   /** Stops the broker and removes its folder. */
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitHealthy(service: ServiceSpec, timeoutMs: number): Promise<void> {

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -14,14 +13,7 @@ import { loadStackConfig, portDefaults, type StackConfig } from '../stack/config
 import { isOurs, readPidRecord, type PidRecord } from '../stack/process.ts';
 import { stackServices } from '../stack/services.ts';
 import { stackDown, stackStatus, stackUp } from '../stack/stack.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../harness/ports.ts';
 
 const runDir = mkdtempSync(join(tmpdir(), 'parley-native-'));
 let config: StackConfig;
