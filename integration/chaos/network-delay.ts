@@ -79,6 +79,9 @@ export async function delayedReplica(t: TestContext, mode: 'netem' | 'userspace'
         attemptTimeoutMs: 15_000,
         // Fail within the file's 5-minute budget, with the diagnostics, rather than be cancelled without them.
         settleTimeoutMs: 90_000,
+        // A proposal that times out while its replica's requests crawl is proposed again under its id, as an
+        // application keeping the client's contract would (the broker tests do the same).
+        repropose: { attempts: 10, backoffMs: 2_000 },
         onOutput: timeline.onOutput,
         placement: (instance) => (instance === delayed ? { prefix: placement.prefix, env: placement.env } : undefined),
       });
