@@ -4,10 +4,11 @@
  * instances led here, the guardrail's metrics and a /readyz check. Used by `parley run` (etcd) and by the
  * embedded `npm start` (in-process guardrail).
  */
-import { EtcdGuardrail, ModeController, type Guardrail, type ModePolicyOptions } from '../guardrail/index.ts';
+import { ModeController, type Guardrail, type ModePolicyOptions } from '../guardrail/index.ts';
 import { guardrailCountersFor, type ParleyMetrics, type ReadinessCheck } from '../monitoring/index.ts';
 import { ClusterLink, setClusterLink } from '../processors/cluster-link.ts';
 import type { Engine } from '../topology/engine.ts';
+import { openEtcdGuardrail, parseEndpoints } from './guardrail.ts';
 
 export interface GuardrailLinkOptions {
   guardrail: Guardrail;
@@ -66,12 +67,8 @@ export function consensusReplicas(engine: Engine): number | undefined {
 
 /** An etcd guardrail from PARLEY_ETCD_ENDPOINTS (undefined when unset), with the CLI's 1 s call deadline. */
 export function etcdGuardrailFromEnv(cluster: string, env: NodeJS.ProcessEnv = process.env): Guardrail | undefined {
-  const endpoints = (env['PARLEY_ETCD_ENDPOINTS'] ?? '')
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean);
-  if (endpoints.length === 0) return undefined;
-  return new EtcdGuardrail({ endpoints, cluster, callDeadlineMs: 1_000, operationBudgetMs: 10_000 });
+  const endpoints = parseEndpoints(env['PARLEY_ETCD_ENDPOINTS']);
+  return endpoints.length === 0 ? undefined : openEtcdGuardrail({ endpoints, cluster });
 }
 
 export async function startGuardrailLink(options: GuardrailLinkOptions): Promise<GuardrailLink> {

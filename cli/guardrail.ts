@@ -52,9 +52,21 @@ function positive(raw: string): number {
   return n;
 }
 
+/** An etcd guardrail with a 1 s deadline per call and 10 s per operation: enough to ride out a leader election. */
+export function openEtcdGuardrail(target: GuardrailTarget): Guardrail {
+  return new EtcdGuardrail({ ...target, callDeadlineMs: 1_000, operationBudgetMs: 10_000 });
+}
+
+/** Comma-separated etcd endpoints (`--endpoints` or PARLEY_ETCD_ENDPOINTS), blanks dropped. */
+export function parseEndpoints(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+}
+
 const defaultDeps: GuardrailCliDeps = {
-  // A 1 s deadline per etcd call and 10 s per command: enough to ride out an etcd leader election.
-  open: (t) => new EtcdGuardrail({ ...t, callDeadlineMs: 1_000, operationBudgetMs: 10_000 }),
+  open: openEtcdGuardrail,
   out: (text) => console.log(text),
   env: process.env,
 };
@@ -72,11 +84,7 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 function target(options: GlobalOptions, env: NodeJS.ProcessEnv): GuardrailTarget {
-  const raw = options.endpoints ?? env['PARLEY_ETCD_ENDPOINTS'] ?? '';
-  const endpoints = raw
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean);
+  const endpoints = parseEndpoints(options.endpoints ?? env['PARLEY_ETCD_ENDPOINTS']);
   if (endpoints.length === 0)
     throw new GuardrailError('INVALID_ARGUMENT', 'no etcd endpoints: pass --endpoints or set PARLEY_ETCD_ENDPOINTS');
   if (!isValidClusterName(options.cluster))

@@ -31,6 +31,14 @@ import { coPartitionedAssigner } from './assigner.ts';
 import { KafkaError, toBackendError } from './errors.ts';
 import { toBackendRecord, tpKey } from './records.ts';
 
+/**
+ * PARLEY_DEBUG_GROUP=1: every join, seek, position and batch of the member, on stderr. The line is built only
+ * then: some are per batch.
+ */
+const debug = process.env['PARLEY_DEBUG_GROUP']
+  ? (line: () => string) => console.error(line())
+  : (_line: () => string) => undefined;
+
 export interface GroupSettings {
   heartbeatIntervalMs: number;
   maxWaitTimeMs: number;
@@ -112,7 +120,7 @@ export class KafkaGroupMember implements GroupMember {
         const key = tpKey(payload);
         if (payload.batchSize !== 0 || this.#state !== 'running' || !this.#owned.has(key)) return;
         const nextOffset = Number(payload.lastOffset) + 1;
-        if (process.env['PARLEY_DEBUG_GROUP']) console.error(`position ${key} ${nextOffset} (no records)`);
+        debug(() => `position ${key} ${nextOffset} (no records)`);
         this.#positions.set(key, nextOffset);
         this.#handler.onPosition?.({
           topic: payload.topic,
@@ -139,7 +147,7 @@ export class KafkaGroupMember implements GroupMember {
   #onGroupJoin(memberId: string, assignment: Record<string, number[]>): void {
     if (this.#state !== 'running') return;
     const next = flatten(assignment);
-    if (process.env['PARLEY_DEBUG_GROUP']) console.error(`join ${memberId} ${JSON.stringify(assignment)}`);
+    debug(() => `join ${memberId} ${JSON.stringify(assignment)}`);
     const lost = this.#memberId !== undefined && this.#memberId !== memberId;
     this.#memberId = memberId;
     if (lost) this.#positions.clear();
@@ -159,7 +167,7 @@ export class KafkaGroupMember implements GroupMember {
           const key = tpKey(start);
           if (!this.#owned.has(key)) continue;
           this.#positions.set(key, start.offset);
-          if (process.env['PARLEY_DEBUG_GROUP']) console.error(`seek ${key} to ${start.offset} (onAssigned)`);
+          debug(() => `seek ${key} to ${start.offset} (onAssigned)`);
           this.#consumer.seek({ topic: start.topic, partition: start.partition, offset: String(start.offset) });
         }
       }
@@ -181,7 +189,7 @@ export class KafkaGroupMember implements GroupMember {
       for (const [key, tp] of owned) {
         const position = this.#positions.get(key);
         if (position === undefined) continue;
-        if (process.env['PARLEY_DEBUG_GROUP']) console.error(`seek ${key} to ${position} (rejoin)`);
+        debug(() => `seek ${key} to ${position} (rejoin)`);
         this.#consumer.seek({ ...tp, offset: String(position) });
       }
       const paused = [...this.#paused.values()].filter((tp) => owned.has(tpKey(tp)));
@@ -200,11 +208,10 @@ export class KafkaGroupMember implements GroupMember {
     const tp = { topic: batch.topic, partition: batch.partition };
     const key = tpKey(tp);
     const ready = this.#ready.get(key);
-    if (process.env['PARLEY_DEBUG_GROUP']) {
-      console.error(
+    debug(
+      () =>
         `eachBatch ${key} n=${batch.messages.length} ready=${!!ready} paused=${this.#paused.has(key)} state=${this.#state}`,
-      );
-    }
+    );
     // Returning without resolveOffset leaves the fetch position where it was: the batch comes again later.
     if (!ready || !this.#deliverable(key, ready)) return;
     if (!(await this.#awaitReady(ready, payload)) || !this.#deliverable(key, ready)) return;
@@ -214,7 +221,7 @@ export class KafkaGroupMember implements GroupMember {
     const position = this.#positions.get(key);
     const fresh = position === undefined ? batch.messages : batch.messages.filter((m) => Number(m.offset) >= position);
     if (fresh.length === 0 && position !== undefined && batch.messages.length > 0) {
-      if (process.env['PARLEY_DEBUG_GROUP']) console.error(`eachBatch ${key} stale below ${position}`);
+      debug(() => `eachBatch ${key} stale below ${position}`);
       payload.resolveOffset(String(position - 1));
       return;
     }
@@ -240,7 +247,7 @@ export class KafkaGroupMember implements GroupMember {
     // lastOffset() counts control records and aborted records after the last delivered one (batch.js).
     payload.resolveOffset(batch.lastOffset());
     this.#positions.set(key, Number(batch.lastOffset()) + 1);
-    if (process.env['PARLEY_DEBUG_GROUP']) console.error(`eachBatch done ${key}`);
+    debug(() => `eachBatch done ${key}`);
   }
 
   /**
