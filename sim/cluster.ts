@@ -1,7 +1,8 @@
 /**
  * N EPaxos replicas in one process with a message pool the caller (a test or the simulator) delivers, drops,
- * duplicates and reorders; crash-restart rebuilds a replica from what it persisted. Every committed instance is
- * fed to the replica's executor. Each message carries its causal hop count, so tests can assert message delays
+ * duplicates and reorders; crash-restart rebuilds a replica from what it persisted, and `replace` loses a replica's
+ * state for good and starts a fresh one under a new id that joins (§4.7). Every committed instance is fed to the
+ * replica's executor. Each message carries its causal hop count, so tests can assert message delays
  * (EPAXOS-NOTES.md §7 G1: fast path 2 hops after the leader ingests, slow path 4).
  */
 import { Executor } from '../processors/epaxos/core/execution.ts';
@@ -37,6 +38,8 @@ export interface InFlight {
 interface Durable {
   records: Map<InstanceKey, InstanceRecord>;
   nextSlot: number;
+  /** Still joining (Ready.joining): a restart joins again. */
+  joining: boolean;
 }
 
 /** One replica's parts, found with one lookup per step (the public maps hold the same objects, for tests). */
@@ -49,11 +52,15 @@ interface Node {
   commitHops: Map<InstanceKey, number>;
   /** Instances blocking execution and since when (ticks), for recovery of unknown deps. */
   blockedSince: Map<InstanceKey, number>;
+  /** Its state is gone for good (replaced under a new id): it never steps again. */
+  lost: boolean;
 }
 
 export interface GuardedConfig {
   epoch: number;
   mode: 'fast' | 'slow';
+  /** The membership in force (default: the cluster's). */
+  members?: ReplicaId[];
 }
 
 export interface ClusterOptions {
@@ -62,10 +69,14 @@ export interface ClusterOptions {
   recoveryTimeoutTicks?: number;
   epoch?: number;
   unsafeFastQuorumMinusOne?: boolean;
+  unsafeSkipJoin?: boolean;
 }
 
 export class Cluster {
-  readonly ids: ReplicaId[];
+  /** The members in force, in order: the first N ids, with each replaced one's successor in its place. */
+  ids: ReplicaId[];
+  /** Every replica there ever was, lost ones too (their history stays checked). */
+  readonly allIds: ReplicaId[];
   readonly replicas = new Map<ReplicaId, Replica>();
   readonly durable = new Map<ReplicaId, Durable>();
   readonly executors = new Map<ReplicaId, Executor>();
@@ -88,31 +99,59 @@ export class Cluster {
 
   constructor(readonly options: ClusterOptions) {
     this.ids = Array.from({ length: options.n }, (_, i) => `r${i}`);
+    this.allIds = [...this.ids];
     this.#config = (self, guarded) => ({
       self,
-      members: this.ids,
+      members: guarded?.members ?? this.ids,
       epoch: guarded?.epoch ?? options.epoch ?? 1,
       mode: guarded?.mode ?? options.mode ?? 'fast',
       recoveryTimeoutTicks: options.recoveryTimeoutTicks ?? 10,
       ...(options.unsafeFastQuorumMinusOne ? { unsafeFastQuorumMinusOne: true } : {}),
+      ...(options.unsafeSkipJoin ? { unsafeSkipJoin: true } : {}),
     });
-    this.ids.forEach((id, i) => {
-      const node: Node = {
-        bit: 1 << i,
-        replica: new Replica(this.#config(id)),
-        durable: { records: new Map(), nextSlot: 0 },
-        executor: new Executor(),
-        executed: [],
-        commitHops: new Map(),
-        blockedSince: new Map(),
-      };
-      this.#nodes.set(id, node);
-      this.replicas.set(id, node.replica);
-      this.durable.set(id, node.durable);
-      this.executors.set(id, node.executor);
-      this.executed.set(id, node.executed);
-      this.commitHops.set(id, node.commitHops);
-    });
+    for (const id of this.ids) this.#add(id, new Replica(this.#config(id)), false);
+  }
+
+  #add(id: ReplicaId, replica: Replica, joining: boolean): void {
+    const bit = 2 ** this.#nodes.size;
+    if (bit > 2 ** 30) throw new RangeError(`too many replicas for the pool's bit sets: ${id}`);
+    const node: Node = {
+      bit,
+      replica,
+      durable: { records: new Map(), nextSlot: 0, joining },
+      executor: new Executor(),
+      executed: [],
+      commitHops: new Map(),
+      blockedSince: new Map(),
+      lost: false,
+    };
+    this.#nodes.set(id, node);
+    this.replicas.set(id, node.replica);
+    this.durable.set(id, node.durable);
+    this.executors.set(id, node.executor);
+    this.executed.set(id, node.executed);
+    this.commitHops.set(id, node.commitHops);
+  }
+
+  /** Whether the replica's state was lost for good (it was replaced). */
+  isLost(id: ReplicaId): boolean {
+    return this.#node(id).lost;
+  }
+
+  /**
+   * `old` loses its state for good, its process gone, and a fresh replica `fresh` takes its place in the
+   * membership `guarded` (the guardrail's replacement at a new epoch): it starts empty and joins (§4.7). Messages
+   * to `old` have no consumer any more and are dropped; its own in flight are still delivered.
+   */
+  replace(old: ReplicaId, fresh: ReplicaId, guarded: GuardedConfig & { members: ReplicaId[] }): void {
+    const node = this.#node(old);
+    node.lost = true;
+    this.#crashed.delete(old);
+    this.#downBits |= node.bit;
+    this.pool = this.pool.filter((f) => f.to !== old);
+    this.ids = this.ids.map((id) => (id === old ? fresh : id));
+    this.allIds.push(fresh);
+    this.#add(fresh, Replica.joining(this.#config(fresh, guarded)), true);
   }
 
   get crashed(): ReadonlySet<ReplicaId> {
@@ -143,6 +182,7 @@ export class Cluster {
     const ready = node.replica.step(input);
     for (const record of ready.persist) node.durable.records.set(instanceKey(record.id), frozen(record));
     node.durable.nextSlot = ready.nextSlot;
+    node.durable.joining = ready.joining;
     for (const record of ready.committed) {
       const key = instanceKey(record.id);
       node.commitHops.set(key, hops);
@@ -152,8 +192,9 @@ export class Cluster {
     if (ready.committed.length > 0) this.#execute(node);
     for (const message of ready.send) {
       const { from, to } = message;
-      const [fromBit, toBit] = [this.#node(from).bit, this.#node(to).bit];
-      this.pool.push({ seq: this.#seq++, message, from, to, fromBit, toBit, hops: hops + 1 });
+      const receiver = this.#node(to);
+      if (receiver.lost) continue; // sent by a member that has not seen the replacement yet: no one reads it
+      this.pool.push({ seq: this.#seq++, message, from, to, fromBit: node.bit, toBit: receiver.bit, hops: hops + 1 });
     }
     return ready;
   }
@@ -270,9 +311,11 @@ export class Cluster {
    */
   restart(id: ReplicaId, guarded?: GuardedConfig): void {
     const node = this.#node(id);
+    if (node.lost) throw new Error(`${id} lost its state: it cannot restart (it was replaced)`);
     // Persisted records are frozen values (see `frozen`): the new replica may share them without a copy.
     const records = [...node.durable.records.values()];
-    node.replica = new Replica(this.#config(id, guarded), { records, nextSlot: node.durable.nextSlot });
+    const { nextSlot, joining } = node.durable;
+    node.replica = new Replica(this.#config(id, guarded), { records, nextSlot, joining });
     node.executor = new Executor(node.executed.map((r) => instanceKey(r.id)));
     for (const record of records) if (record.status === 'committed') node.executor.add(record);
     this.replicas.set(id, node.replica);

@@ -15,24 +15,43 @@ export interface FaultPlan {
   modeSwitches: boolean;
   /** The guardrail bumps the epoch: messages of the old one get fenced. */
   epochBumps: boolean;
+  /** A replica loses its state for good (up or crashed) and a fresh one joins under a new id (§4.7). */
+  rejoins: boolean;
 }
 
-export type FaultFamily = 'skew' | 'leases' | 'modeSwitches' | 'epochBumps';
+export type FaultFamily = 'skew' | 'leases' | 'modeSwitches' | 'epochBumps' | 'rejoins';
+export const faultFamilies: readonly FaultFamily[] = ['skew', 'leases', 'modeSwitches', 'epochBumps', 'rejoins'];
 
-/** `off`: families left out whatever the seed says (to isolate a failure); the draws stay the same. */
-export function drawPlan(rng: Random, n: number, faults: boolean, off: readonly FaultFamily[] = []): FaultPlan {
-  const on = (family: FaultFamily): boolean => rng.chance(0.5) && faults && !off.includes(family);
+/**
+ * `off`: families left out whatever the seed says (to isolate a failure); the draws stay the same. Families added
+ * after the first ones draw from `later`, a stream of their own, so adding one left every older seed's schedule as
+ * it was (the seeds that found bugs still replay them) whenever the new family is off.
+ */
+export function drawPlan(
+  rng: Random,
+  later: Random,
+  n: number,
+  faults: boolean,
+  off: readonly FaultFamily[] = [],
+): FaultPlan {
+  const on = (family: FaultFamily, from = rng): boolean => from.chance(0.5) && faults && !off.includes(family);
   const skew = on('skew');
   return {
     clocks: drawClocks(rng, n, skew),
     leases: on('leases'),
     modeSwitches: on('modeSwitches'),
     epochBumps: on('epochBumps'),
+    rejoins: on('rejoins', later),
   };
 }
 
 export function describePlan(plan: FaultPlan): string {
   const clocks = plan.clocks.map((c, i) => `r${i} ${c.describe()}`).join(', ');
-  const families = [plan.leases && 'lease expiry', plan.modeSwitches && 'mode switches', plan.epochBumps && 'epochs'];
+  const families = [
+    plan.leases && 'lease expiry',
+    plan.modeSwitches && 'mode switches',
+    plan.epochBumps && 'epochs',
+    plan.rejoins && 'lost state and rejoins',
+  ];
   return `clocks: ${clocks}; ${families.filter(Boolean).join(', ') || 'no guardrail faults'}`;
 }

@@ -8,6 +8,8 @@
  *    recovered one timeout early) — also when that member is alive and well, only slow to renew;
  *  - a replica that saw its own lease gone holds new proposals (its batch) until it sees a lease again, then
  *    proposes them as one instance. Until that tick it still leads: etcd may already have told the others.
+ *  - a replacement (a replica that lost its state for good, §4.7) is a new membership at a new epoch: the fresh
+ *    replica starts from it, the others get it with their next `configure`; the lost one's lease is gone.
  * What a processor saw is volatile: a restarted one reads the guardrail afresh, with its core configured from it.
  */
 import { instanceKey, type ReplicaId } from '../processors/epaxos/core/types.ts';
@@ -17,6 +19,8 @@ import type { Trace } from './trace.ts';
 export class Guardrail {
   epoch: number;
   mode: 'fast' | 'slow';
+  /** The membership in force (the cluster follows it: `Cluster.ids`). */
+  members: ReplicaId[];
   /** Members whose lease is live in etcd. */
   readonly #leases: Set<ReplicaId>;
   /** Per replica, the members it saw live at its last tick (the processor's `#live`). */
@@ -30,7 +34,7 @@ export class Guardrail {
   /** Per replica, proposals held while it cannot lead (the processor's batch). */
   readonly held = new Map<ReplicaId, { id: string; keys: string[] }[]>();
   /** What happened, for the simulator's tests: the faults must really occur. */
-  readonly counts = { expiries: 0, liveExpiries: 0, leaderDowns: 0, configures: 0, held: 0 };
+  readonly counts = { expiries: 0, liveExpiries: 0, leaderDowns: 0, configures: 0, held: 0, replacements: 0 };
 
   constructor(
     readonly cluster: Cluster,
@@ -38,6 +42,7 @@ export class Guardrail {
   ) {
     this.epoch = cluster.options.epoch ?? 1;
     this.mode = cluster.options.mode ?? 'fast';
+    this.members = [...cluster.ids];
     this.#leases = new Set(cluster.ids);
     for (const r of cluster.ids) this.#reset(r);
   }
@@ -75,6 +80,27 @@ export class Guardrail {
     this.trace?.add(this.cluster.time, `guardrail: mode ${this.mode} (epoch ${this.epoch})`);
   }
 
+  /**
+   * `old` lost its state: the guardrail gives its place to a fresh id at a new epoch (the real guardrail's rejoin
+   * names it `<id>.e<epoch>`). Clients whose proposals `old` held send them to the fresh replica, which holds them
+   * until it has joined. Returns the fresh id.
+   */
+  replace(old: ReplicaId): ReplicaId {
+    this.epoch++;
+    const fresh = `${old.replace(/\.e\d+$/, '')}.e${this.epoch}`;
+    this.members = this.members.map((m) => (m === old ? fresh : m));
+    this.#leases.delete(old);
+    this.#version++;
+    this.counts.replacements++;
+    this.cluster.replace(old, fresh, { epoch: this.epoch, mode: this.mode, members: this.members });
+    this.#leases.add(fresh);
+    this.held.set(fresh, this.held.get(old) ?? []);
+    this.held.delete(old);
+    this.#reset(fresh);
+    this.trace?.add(this.cluster.time, `guardrail: ${old} lost its state; ${fresh} replaces it at epoch ${this.epoch}`);
+    return fresh;
+  }
+
   bumpEpoch(): void {
     this.epoch++;
     this.#version++;
@@ -83,29 +109,43 @@ export class Guardrail {
 
   /** A client's proposal reaches replica `at`: proposed now, or held while `at` knows it has no lease. */
   propose(at: ReplicaId, id: string, keys: string[]): void {
-    if (this.#canLead.get(at)) {
+    if (this.#leads(at)) {
       const instance = this.cluster.propose(at, [command(id, ...keys)]);
       this.trace?.add(this.cluster.time, `propose ${id} ${keys.join('+')} at ${at} as ${instanceKey(instance)}`);
       return;
     }
     this.held.get(at)!.push({ id, keys });
     this.counts.held++;
-    this.trace?.add(this.cluster.time, `hold ${id} ${keys.join('+')} at ${at}: it has no lease`);
+    const why = this.#canLead.get(at) ? 'it is still joining' : 'it has no lease';
+    this.trace?.add(this.cluster.time, `hold ${id} ${keys.join('+')} at ${at}: ${why}`);
+  }
+
+  /** Proposals go to the core only while the replica saw its lease and has joined (a joiner votes on nothing). */
+  #leads(r: ReplicaId): boolean {
+    return this.#canLead.get(r) === true && !this.cluster.replica(r).state.join;
   }
 
   /** What replica r's processor does at a tick before the core's tick: follow the config and the leases. */
   follow(r: ReplicaId): void {
     const c = this.cluster;
-    if (c.crashed.has(r) || this.#read.get(r) === this.#version) return;
+    if (c.crashed.has(r)) return;
+    // A joiner that went live since the last tick proposes what it held, whatever else changed.
+    if (this.#read.get(r) === this.#version) {
+      if (this.#leads(r)) this.#flush(r);
+      return;
+    }
     this.#read.set(r, this.#version);
     const core = c.replica(r).state.config;
-    if (this.epoch > core.epoch || this.mode !== core.mode) {
-      c.step(r, { type: 'configure', epoch: this.epoch, mode: this.mode });
+    const membersChanged = core.members.join() !== [...this.members].sort().join();
+    if (this.epoch > core.epoch || this.mode !== core.mode || membersChanged) {
+      const members = membersChanged ? { members: this.members } : {};
+      c.step(r, { type: 'configure', epoch: this.epoch, mode: this.mode, ...members });
       this.counts.configures++;
-      this.trace?.add(c.time, `${r}: configure epoch ${this.epoch} mode ${this.mode}`);
+      const change = membersChanged ? ` members ${this.members.join(',')}` : '';
+      this.trace?.add(c.time, `${r}: configure epoch ${this.epoch} mode ${this.mode}${change}`);
     }
     const seen = this.#seenLive.get(r)!;
-    for (const member of c.ids) {
+    for (const member of c.allIds) {
       const live = this.#leases.has(member);
       if (!live && seen.has(member) && member !== r) {
         c.step(r, { type: 'leaderDown', replica: member });
@@ -116,18 +156,18 @@ export class Guardrail {
       else seen.delete(member);
     }
     this.#canLead.set(r, this.#leases.has(r));
-    if (this.#canLead.get(r)) this.#flush(r);
+    if (this.#leads(r)) this.#flush(r);
   }
 
   /** A restarted replica: its core takes the config in force, its processor sees the leases as they are now. */
   restart(r: ReplicaId): void {
-    this.cluster.restart(r, { epoch: this.epoch, mode: this.mode });
+    this.cluster.restart(r, { epoch: this.epoch, mode: this.mode, members: this.members });
     this.#reset(r);
   }
 
   #reset(r: ReplicaId): void {
     this.#read.delete(r);
-    this.#seenLive.set(r, new Set(this.cluster.ids.filter((m) => this.#leases.has(m))));
+    this.#seenLive.set(r, new Set(this.cluster.allIds.filter((m) => this.#leases.has(m))));
     this.#canLead.set(r, this.#leases.has(r));
     // Held proposals outlive a crash: the simulator's clients do not retry elsewhere (that would be a second
     // instance for one command id, which the exactly-once checker counts), so they wait for this replica.

@@ -1,14 +1,13 @@
 /**
- * npm run sim -- [--seeds N] [--start S] [--seed S] [--n 3|5] [--proposals P] [--keys K] [--unsafe-fast-quorum]
- *                [--off skew,leases,modeSwitches,epochBumps] [--trace-lines L] [--quiet]
+ * npm run sim -- [--seeds N] [--start S] [--seed S] [--n 3|5] [--proposals P] [--keys K] [--unsafe-fast-quorum] [--unsafe-skip-join]
+ *                [--off skew,leases,modeSwitches,epochBumps,rejoins] [--trace-lines L] [--quiet]
  * Runs seeded simulations and reports simulated commands per second; a failing seed prints its violations, its
  * fault plan, the trace before the end, and the command that replays it.
  */
 import { parseArgs } from 'node:util';
-import type { FaultFamily } from './faults.ts';
+import { faultFamilies as families, type FaultFamily } from './faults.ts';
 import { defaultSimOptions, simulate, type SimOptions } from './simulate.ts';
 
-const families: FaultFamily[] = ['skew', 'leases', 'modeSwitches', 'epochBumps'];
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '1000' },
@@ -18,6 +17,7 @@ const { values } = parseArgs({
     proposals: { type: 'string', default: String(defaultSimOptions.proposals) },
     keys: { type: 'string', default: String(defaultSimOptions.keys) },
     'unsafe-fast-quorum': { type: 'boolean', default: false },
+    'unsafe-skip-join': { type: 'boolean', default: false },
     /** Fault families to leave out, whatever the seeds draw: to isolate what a failure needs. */
     off: { type: 'string', default: '' },
     'trace-lines': { type: 'string', default: '60' },
@@ -37,6 +37,7 @@ if (unknown.length > 0) {
 const traceLines = Number(values['trace-lines']);
 const flags = [
   values['unsafe-fast-quorum'] ? ' --unsafe-fast-quorum' : '',
+  values['unsafe-skip-join'] ? ' --unsafe-skip-join' : '',
   off.length > 0 ? ` --off ${off.join(',')}` : '',
 ].join('');
 const options = (seed: number, trace: boolean): SimOptions => ({
@@ -49,6 +50,7 @@ const options = (seed: number, trace: boolean): SimOptions => ({
   traceCapacity: Math.max(400, traceLines),
   off,
   ...(values['unsafe-fast-quorum'] ? { unsafeFastQuorumMinusOne: true } : {}),
+  ...(values['unsafe-skip-join'] ? { unsafeSkipJoin: true } : {}),
 });
 
 const started = performance.now();

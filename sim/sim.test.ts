@@ -1,8 +1,8 @@
 /**
  * The seeded simulator in CI (issue #7): a fixed set of seeds per cluster size must pass every checker; the same
- * seeds must catch a deliberately broken core (fast quorum one too small), which shows the checkers can fail; the
- * faults of the issue (lease expiry, clock skew, mode switches, epoch bumps) must really occur in them; and a seed
- * replays identically. `npm run sim -- --seeds 100000` runs long.
+ * seeds must catch deliberately broken cores (a fast quorum one too small; a replica under a new id that votes
+ * before it has joined), which shows the checkers can fail; the faults of the issue (lease expiry, clock skew, mode
+ * switches, epoch bumps, lost state and rejoins) must really occur in them; and a seed replays identically. `npm run sim -- --seeds 100000` runs long.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -13,14 +13,24 @@ import type { InstanceRecord } from '../processors/epaxos/core/types.ts';
 /** About 8 s on an idle 2-core machine for both sizes (sim/README.md has the figures). */
 const ciSeeds = { 3: 5000, 5: 2500 } as const;
 
-function run(n: 3 | 5, seed: number, unsafe = false): SimResult {
+type Unsafe = 'fastQuorum' | 'skipJoin';
+
+function run(n: 3 | 5, seed: number, unsafe?: Unsafe): SimResult {
   return simulate({
     ...defaultSimOptions,
     seed,
     n,
     trace: false,
-    ...(unsafe ? { unsafeFastQuorumMinusOne: true } : {}),
+    ...(unsafe === 'fastQuorum' ? { unsafeFastQuorumMinusOne: true } : {}),
+    ...(unsafe === 'skipJoin' ? { unsafeSkipJoin: true } : {}),
   });
+}
+
+/** The first seed of the CI set at which a broken core violates a safety invariant (liveness does not count). */
+function firstCaught(n: 3 | 5, unsafe: Unsafe): number {
+  for (let seed = 1; seed <= ciSeeds[n]; seed++)
+    if (run(n, seed, unsafe).violations.some((v) => v.invariant !== 'liveness')) return seed;
+  return 0;
 }
 
 describe('seeded simulation with faults, then a healed liveness phase', () => {
@@ -38,7 +48,8 @@ describe('seeded simulation with faults, then a healed liveness phase', () => {
       assert.deepEqual(failed, [], `replay with: npm run sim -- --seed ${failed[0]} --n ${n}`);
     });
     test(`N=${n}: the faults of issue #7 occur in those seeds`, () => {
-      for (const fault of ['expiries', 'liveExpiries', 'leaderDowns', 'held', 'configures', 'modeSwitches', 'epochs']) {
+      const expected = ['expiries', 'liveExpiries', 'leaderDowns', 'held', 'configures', 'modeSwitches', 'epochs'];
+      for (const fault of [...expected, 'replacements', 'lostUp']) {
         assert.ok((faults[fault] ?? 0) > 0, `${fault}: ${JSON.stringify(faults)}`);
       }
       assert.ok(faults.fenced! > 0, 'messages of older epochs were fenced');
@@ -54,10 +65,10 @@ describe('seeded simulation with faults, then a healed liveness phase', () => {
       );
     });
     test(`N=${n}: a fast quorum one too small is caught within the same seeds`, () => {
-      let caught = 0;
-      for (let seed = 1; seed <= ciSeeds[n] && caught === 0; seed++)
-        if (run(n, seed, true).violations.length) caught = seed;
-      assert.ok(caught > 0, 'the checkers found the unsafe core');
+      assert.ok(firstCaught(n, 'fastQuorum') > 0, 'the checkers found the unsafe core');
+    });
+    test(`N=${n}: a successor that votes before it has joined (§4.7) is caught within the same seeds`, () => {
+      assert.ok(firstCaught(n, 'skipJoin') > 0, 'the checkers found the unsafe join');
     });
   }
 });

@@ -1,11 +1,13 @@
 /**
  * One seeded simulation: a safety phase with faults (reordering, duplication, partitions, crash-restart from
- * persisted state, lease expiry, clock skew, guardrail mode switches and epoch bumps), then a liveness phase
+ * persisted state, lease expiry, clock skew, guardrail mode switches and epoch bumps, a replica's state lost for
+ * good and a fresh one joining under a new id), then a liveness phase
  * without them, then the checkers. Everything random comes from the seed, so `npm run sim -- --seed <s>` replays
  * a failure exactly.
  */
 import type { Message } from '../processors/epaxos/core/messages.ts';
-import { instanceKey, type Ballot, type ReplicaId } from '../processors/epaxos/core/types.ts';
+import { InvariantViolation } from '../processors/epaxos/core/state.ts';
+import { instanceKey, parseInstanceKey, type Ballot, type ReplicaId } from '../processors/epaxos/core/types.ts';
 import { checkAll, type Violation } from './checkers.ts';
 import { Cluster } from './cluster.ts';
 import { describePlan, drawPlan, type FaultFamily, type FaultPlan } from './faults.ts';
@@ -24,6 +26,8 @@ export interface SimOptions {
   steps: number;
   faults: boolean;
   unsafeFastQuorumMinusOne?: boolean;
+  /** TEST ONLY: a replica under a new id votes at once, without joining (§4.7). */
+  unsafeSkipJoin?: boolean;
   /** Record the last events (default true); batch runs turn it off and replay a failing seed with it. */
   trace?: boolean;
   /** Fault families to leave out whatever the seed draws (to isolate a failure). */
@@ -56,7 +60,15 @@ export interface SimResult {
   messages: number;
   fastCommits: number;
   /** How often each fault occurred, so tests can tell the faults really happen. */
-  faults: Guardrail['counts'] & { crashes: number; cuts: number; fenced: number; modeSwitches: number; epochs: number };
+  faults: Guardrail['counts'] & {
+    crashes: number;
+    cuts: number;
+    fenced: number;
+    modeSwitches: number;
+    epochs: number;
+    /** Replicas that lost their state up (the others lost it while crashed). */
+    lostUp: number;
+  };
   /** The finished cluster, for debugging a failing seed. */
   cluster: Cluster;
 }
@@ -75,13 +87,19 @@ const odds = {
   modeSwitch: 0.9925,
 } as const;
 
+/** At most this many replicas lose their state in one run (each replacement is one more replica in the pool). */
+const lossesMax = 2;
+
 export function simulate(options: SimOptions): SimResult {
   const rng = seeded(options.seed);
-  const plan: FaultPlan = drawPlan(rng, options.n, options.faults, options.off);
+  // The stream of the fault families added later (faults.ts): drawing from `rng` would change every older seed.
+  const later = seeded(options.seed ^ 0x5bd1e995);
+  const plan: FaultPlan = drawPlan(rng, later, options.n, options.faults, options.off);
   const c = new Cluster({
     n: options.n,
     recoveryTimeoutTicks: 8,
     ...(options.unsafeFastQuorumMinusOne ? { unsafeFastQuorumMinusOne: true } : {}),
+    ...(options.unsafeSkipJoin ? { unsafeSkipJoin: true } : {}),
   });
   const f = (options.n - 1) / 2;
   const trace = options.trace === false ? undefined : new Trace(options.traceCapacity ?? 400);
@@ -89,7 +107,7 @@ export function simulate(options: SimOptions): SimResult {
   const guardrail = new Guardrail(c, trace);
   const clocks = new Map(c.ids.map((r, i) => [r, plan.clocks[i]!]));
   const cut = new Set<ReplicaId>();
-  const counts = { crashes: 0, cuts: 0, modeSwitches: 0, epochs: 0 };
+  const counts = { crashes: 0, cuts: 0, modeSwitches: 0, epochs: 0, lostUp: 0 };
   let proposed = 0;
   let messages = 0;
 
@@ -122,75 +140,102 @@ export function simulate(options: SimOptions): SimResult {
     }
   };
   const up = (r: ReplicaId): boolean => !c.crashed.has(r) && !cut.has(r);
+  // A joiner votes on nothing: it counts against the F replicas that may be down at once.
+  const joining = (): number => c.ids.filter((r) => c.replica(r).state.join).length;
+  const down = (): number => c.crashed.size + cut.size + joining();
+  /** `victim` (up or crashed) loses its state for good; a fresh replica joins in its place on the same clock. */
+  const lose = (victim: ReplicaId): void => {
+    const fresh = guardrail.replace(victim);
+    clocks.set(fresh, clocks.get(victim)!);
+  };
+  const mayLose = (): boolean => plan.rejoins && guardrail.counts.replacements < lossesMax && later.chance(0.3);
 
-  for (let step = 0; step < options.steps; step++) {
-    c.time++;
-    const roll = rng.next();
-    if (proposed < options.proposals && roll < odds.propose) propose();
-    else if (roll < odds.deliver && deliverOne()) continue;
-    else if (roll < odds.tick) tickChance(rng.pick(c.ids));
-    else if (!options.faults) continue;
-    else if (roll < odds.crash && c.crashed.size + cut.size < f) {
-      const victim = rng.pick(c.ids.filter(up));
-      c.crash(victim);
-      counts.crashes++;
-      trace?.add(c.time, `crash ${victim}`);
-    } else if (roll < odds.restart && c.crashed.size > 0) {
-      const back = rng.pick([...c.crashed]);
-      guardrail.restart(back);
-      trace?.add(c.time, `restart ${back} from its persisted records`);
-    } else if (roll < odds.cut && cut.size + c.crashed.size < f) {
-      const victim = rng.pick(c.ids.filter(up));
-      cut.add(victim);
-      counts.cuts++;
-      trace?.add(c.time, `cut off ${victim}`);
-    } else if (roll < odds.heal && cut.size > 0) {
-      cut.clear();
-      trace?.add(c.time, 'heal partition');
-    } else if (roll < odds.expire && plan.leases) {
-      // Any replica's lease: a crashed or cut-off one's, or a live one's whose keepalives were late.
-      const leased = c.ids.filter((r) => guardrail.hasLease(r));
-      if (leased.length > 0) guardrail.expire(rng.pick(leased));
-    } else if (roll < odds.renew && plan.leases) {
-      const lapsed = c.ids.filter((r) => !guardrail.hasLease(r) && !c.crashed.has(r));
-      if (lapsed.length > 0) guardrail.renew(rng.pick(lapsed));
-    } else if (roll < odds.modeSwitch && plan.modeSwitches) {
-      guardrail.switchMode();
-      counts.modeSwitches++;
-    } else if (roll >= odds.modeSwitch && plan.epochBumps) {
-      guardrail.bumpEpoch();
-      counts.epochs++;
-    }
-  }
-  while (proposed < options.proposals) propose();
-
-  // Liveness: no more faults; every proposal must commit and execute everywhere within the bound.
-  for (const r of [...c.crashed]) guardrail.restart(r);
-  cut.clear();
-  for (const r of c.ids) if (!guardrail.hasLease(r)) guardrail.renew(r);
-  trace?.add(c.time, 'liveness phase');
-  const done = (): boolean =>
-    c.pool.length === 0 &&
-    guardrail.heldCount === 0 &&
-    c.ids.every((r) => c.executed.get(r)!.length >= c.proposedAt.size);
-  const bound = options.livenessRounds * Math.max(...plan.clocks.map((clock) => clock.slowdown));
+  // The core asserts its invariants (InvariantViolation): a failed one is this seed's violation, not a crash.
+  let coreFailure: string | undefined;
   let round = 0;
   let livelock: string | undefined;
-  for (; round < bound && !done() && !livelock; round++) {
-    c.time++;
-    try {
-      c.deliverAll(20_000);
-    } catch (error) {
-      livelock = (error as Error).message; // messages that beget messages forever: a liveness failure
+  const done = (): boolean =>
+    c.pool.length === 0 && guardrail.heldCount === 0 && joining() === 0 && unexecuted(c).length === 0;
+  try {
+    for (let step = 0; step < options.steps; step++) {
+      c.time++;
+      const roll = rng.next();
+      if (proposed < options.proposals && roll < odds.propose) propose();
+      else if (roll < odds.deliver && deliverOne()) continue;
+      else if (roll < odds.tick) tickChance(rng.pick(c.ids));
+      else if (!options.faults) continue;
+      else if (roll < odds.crash && down() < f) {
+        const victim = rng.pick(c.ids.filter(up));
+        if (mayLose()) {
+          lose(victim);
+          counts.lostUp++;
+        } else {
+          c.crash(victim);
+          counts.crashes++;
+          trace?.add(c.time, `crash ${victim}`);
+        }
+      } else if (roll < odds.restart && c.crashed.size > 0) {
+        const back = rng.pick([...c.crashed]);
+        if (mayLose())
+          lose(back); // its disk did not survive the crash
+        else {
+          guardrail.restart(back);
+          trace?.add(c.time, `restart ${back} from its persisted records`);
+        }
+      } else if (roll < odds.cut && down() < f) {
+        const victim = rng.pick(c.ids.filter(up));
+        cut.add(victim);
+        counts.cuts++;
+        trace?.add(c.time, `cut off ${victim}`);
+      } else if (roll < odds.heal && cut.size > 0) {
+        cut.clear();
+        trace?.add(c.time, 'heal partition');
+      } else if (roll < odds.expire && plan.leases) {
+        // Any replica's lease: a crashed or cut-off one's, or a live one's whose keepalives were late.
+        const leased = c.ids.filter((r) => guardrail.hasLease(r));
+        if (leased.length > 0) guardrail.expire(rng.pick(leased));
+      } else if (roll < odds.renew && plan.leases) {
+        const lapsed = c.ids.filter((r) => !guardrail.hasLease(r) && !c.crashed.has(r));
+        if (lapsed.length > 0) guardrail.renew(rng.pick(lapsed));
+      } else if (roll < odds.modeSwitch && plan.modeSwitches) {
+        guardrail.switchMode();
+        counts.modeSwitches++;
+      } else if (roll >= odds.modeSwitch && plan.epochBumps) {
+        guardrail.bumpEpoch();
+        counts.epochs++;
+      }
     }
-    for (const r of c.ids) tickChance(r);
+    while (proposed < options.proposals) propose();
+
+    // Liveness: no more faults; every proposal must commit and execute everywhere within the bound.
+    for (const r of [...c.crashed]) guardrail.restart(r);
+    cut.clear();
+    for (const r of c.ids) if (!guardrail.hasLease(r)) guardrail.renew(r);
+    trace?.add(c.time, 'liveness phase');
+    const bound = options.livenessRounds * Math.max(...plan.clocks.map((clock) => clock.slowdown));
+    for (; round < bound && !done() && !livelock; round++) {
+      c.time++;
+      try {
+        c.deliverAll(20_000);
+      } catch (error) {
+        livelock = (error as Error).message; // messages that beget messages forever: a liveness failure
+      }
+      for (const r of c.ids) tickChance(r);
+    }
+  } catch (error) {
+    if (!(error instanceof InvariantViolation)) throw error;
+    coreFailure = error.message;
+    trace?.add(c.time, `core assertion failed: ${error.message}`);
   }
   const violations = checkAll(historyOf(c));
-  if (livelock) violations.push({ invariant: 'liveness', detail: `livelock: ${livelock}` });
+  if (coreFailure) violations.unshift({ invariant: 'core assertion', detail: coreFailure });
+  else if (livelock) violations.push({ invariant: 'liveness', detail: `livelock: ${livelock}` });
   else if (!done()) {
-    const missing = c.ids.map((r) => `${r}: ${c.executed.get(r)!.length}/${c.proposedAt.size} executed`);
+    const missing = unexecuted(c).map(({ replica, missing }) => `${replica}: ${missing.join(',')} not executed`);
     const held = guardrail.heldCount > 0 ? `, ${guardrail.heldCount} proposals still held` : '';
-    violations.push({ invariant: 'liveness', detail: `after ${round} healed rounds ${missing.join(', ')}${held}` });
+    const joiners = joining() > 0 ? `, ${joining()} replicas still joining` : '';
+    const detail = `after ${round} healed rounds ${missing.join('; ') || 'all executed'}${held}${joiners}`;
+    violations.push({ invariant: 'liveness', detail });
   }
   const fenced = c.ids.reduce((n, r) => n + c.replica(r).state.fencedMessages, 0);
   return {
@@ -206,9 +251,34 @@ export function simulate(options: SimOptions): SimResult {
   };
 }
 
+/**
+ * Per member, the instances it has not executed that it must have once healed: every proposed instance, but for
+ * those of a replica that lost its state which no member ever heard of (its PreAccepts were fenced or never left:
+ * no one can recover what no one knows, and its client times out).
+ */
+function unexecuted(c: Cluster): { replica: ReplicaId; missing: string[] }[] {
+  const members = c.ids;
+  const known = (key: string): boolean => members.some((r) => c.replica(r).state.instances.has(key));
+  const expected = [...c.proposedAt.keys()].filter((key) => !c.isLost(parseInstanceKey(key).replica) || known(key));
+  const out: { replica: ReplicaId; missing: string[] }[] = [];
+  for (const r of members) {
+    if (c.executed.get(r)!.length < expected.length || c.allIds.length > members.length) {
+      const executor = c.executors.get(r)!;
+      const missing = expected.filter((key) => !executor.isExecuted(key));
+      if (missing.length > 0) out.push({ replica: r, missing });
+    }
+  }
+  return out;
+}
+
 const ballotOf = (b: Ballot): string => `${b.epoch > 1 ? `${b.epoch}:` : ''}${b.round}.${b.replica}`;
 
 function describeMessage(m: Message): string {
+  if (m.type === 'Join') return `Join ${m.from}->${m.to} e${m.epoch}${m.awaiting ? ` awaiting [${m.awaiting}]` : ''}`;
+  if (m.type === 'JoinReply') {
+    const committed = m.committed.map((r) => instanceKey(r.instance));
+    return `JoinReply ${m.from}->${m.to} e${m.epoch}${m.full ? ' full' : ''} committed [${committed}] pending [${m.pending}]`;
+  }
   const base = `${m.type} ${m.from}->${m.to} ${instanceKey(m.instance)} b${ballotOf(m.ballot)}`;
   const attributes = 'attributes' in m ? ` seq ${m.attributes.seq} deps [${m.attributes.deps.join(',')}]` : '';
   const ok = 'ok' in m ? (m.ok ? ' ok' : ' refused') : '';
@@ -227,6 +297,6 @@ const isFenced = (c: Cluster, m: Message): boolean =>
 function fastCommits(c: Cluster): number {
   let count = 0;
   for (const [replica, hops] of c.commitHops)
-    for (const [key, h] of hops) if (h === 2 && key.startsWith(`${replica}.`)) count++;
+    for (const [key, h] of hops) if (h === 2 && parseInstanceKey(key).replica === replica) count++;
   return count;
 }

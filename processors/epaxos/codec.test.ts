@@ -49,3 +49,33 @@ test('every message type of a run with recovery round-trips through Avro', async
   assert.deepEqual(back.attributes, committed.attributes);
   assert.deepEqual(recordFromJson(JSON.parse(JSON.stringify(recordToJson(committed)))), committed);
 });
+
+test('the join messages (§4.7) round-trip through Avro, awaiting or not', async () => {
+  const protocol = serde('ProtocolMessage');
+  await protocol.prepare('protocol');
+  const base = { from: 'r1', to: 'r0.e2', epoch: 2 };
+  const messages: Message[] = [
+    { type: 'Join', ...base },
+    { type: 'Join', ...base, awaiting: ['r0.3', 'r1.0'] },
+    {
+      type: 'JoinReply',
+      ...base,
+      full: true,
+      committed: [
+        {
+          instance: { replica: 'r2', slot: 7 },
+          commands: [command('a', 'k', 'j')],
+          attributes: { seq: 3, deps: ['r1.0'] },
+          ballot: { epoch: 1, round: 2, replica: 'r1' },
+        },
+      ],
+      pending: ['r0.3'],
+      unknown: [],
+    },
+    { type: 'JoinReply', ...base, full: false, committed: [], pending: [], unknown: ['r0.3'] },
+  ];
+  for (const message of messages) {
+    const bytes = protocol.serializeSync('protocol', messageToAvro(message));
+    assert.deepEqual(messageFromAvro((await protocol.deserialize('protocol', bytes)) as never), message, message.type);
+  }
+});

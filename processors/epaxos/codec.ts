@@ -2,7 +2,7 @@
  * Core values ↔ their Avro and store forms. Avro unions of records come wrapped by their full name (avsc's
  * default), and bytes travel as Buffers; the store keeps records as JSON with payloads in base64.
  */
-import type { Message } from './core/messages.ts';
+import type { Join, JoinReply, Message } from './core/messages.ts';
 import type { Command, InstanceRecord } from './core/types.ts';
 
 const namespace = 'dev.parley.consensus';
@@ -16,6 +16,7 @@ const commandsFromAvro = (commands: { id: string; keys: string[]; payload: Buffe
 
 /** A protocol message as the ProtocolMessage.avsc value. */
 export function messageToAvro(m: Message): { message: Wire } {
+  if (m.type === 'Join' || m.type === 'JoinReply') return { message: { [`${namespace}.${m.type}`]: joinToAvro(m) } };
   const body: Wire = { ...m };
   delete body['type'];
   if ('commands' in m) body['commands'] = commandsToAvro(m.commands);
@@ -38,6 +39,7 @@ export function messageToAvro(m: Message): { message: Wire } {
 export function messageFromAvro(value: { message: Wire }): Message {
   const [name, raw] = Object.entries(value.message)[0] as [string, Wire];
   const type = name.slice(namespace.length + 1) as Message['type'];
+  if (type === 'Join' || type === 'JoinReply') return joinFromAvro(type, raw);
   const body: Wire = { ...raw, type };
   for (const key of ['promised', 'report', 'conflict']) if (body[key] === null) delete body[key];
   if (Array.isArray(body['commands'])) body['commands'] = commandsFromAvro(body['commands'] as never);
@@ -45,6 +47,26 @@ export function messageFromAvro(value: { message: Wire }): Message {
   if (report) body['report'] = { ...report, commands: commandsFromAvro(report['commands'] as never) };
   body['instance'] = { ...(body['instance'] as Wire), slot: Number((body['instance'] as Wire)['slot']) };
   return body as unknown as Message;
+}
+
+function joinToAvro(m: Join | JoinReply): Wire {
+  const { type: _type, ...body } = m;
+  if (m.type === 'Join') return { ...body, awaiting: m.awaiting ?? null };
+  return { ...body, committed: m.committed.map((c) => ({ ...c, commands: commandsToAvro(c.commands) })) };
+}
+
+function joinFromAvro(type: 'Join' | 'JoinReply', raw: Wire): Join | JoinReply {
+  if (type === 'Join') {
+    const { awaiting, ...rest } = raw as unknown as Omit<Join, 'type'> & { awaiting: string[] | null };
+    return { type, ...rest, ...(awaiting ? { awaiting } : {}) };
+  }
+  const reply = raw as unknown as Omit<JoinReply, 'type'>;
+  const committed = reply.committed.map((c) => ({
+    ...c,
+    instance: { replica: c.instance.replica, slot: Number(c.instance.slot) },
+    commands: commandsFromAvro(c.commands as never),
+  }));
+  return { type, ...reply, committed };
 }
 
 /** An instance record as stored (JSON): payloads as base64. */

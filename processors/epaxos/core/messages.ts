@@ -1,6 +1,7 @@
 /**
- * Protocol messages, one discriminated union switched exhaustively by the replica (STYLE.md §3). Every message
- * names its instance and ballot; `epoch` lets a receiver fence messages from older memberships (guardrail).
+ * Protocol messages, one discriminated union switched exhaustively by the replica (STYLE.md §3). Every message but
+ * the two of a join names its instance and ballot; `epoch` lets a receiver fence messages from older memberships
+ * (guardrail).
  */
 import type { Attributes, Ballot, Command, InstanceId, InstanceKey, ReplicaId, Status } from './types.ts';
 
@@ -81,7 +82,41 @@ export interface TryPreAcceptReply extends Envelope {
   conflict?: { instance: InstanceKey; committed: boolean };
 }
 
-export type Message =
+/**
+ * §4.7: a replica that lost its state, started under a new id, asks a member what it knows. `awaiting` absent:
+ * everything (the first ask); present: only the commits of these instances (a later ask, while it waits for them).
+ */
+export interface Join {
+  type: 'Join';
+  from: ReplicaId;
+  to: ReplicaId;
+  epoch: number;
+  awaiting?: InstanceKey[];
+}
+
+/** A committed instance as a member reports it to a joining replica. */
+export interface CommittedReport {
+  instance: InstanceId;
+  commands: Command[];
+  attributes: Attributes;
+  ballot: Ballot;
+}
+
+export interface JoinReply {
+  type: 'JoinReply';
+  from: ReplicaId;
+  to: ReplicaId;
+  epoch: number;
+  /** True when it answers a first ask: `pending` then lists every instance the member knows uncommitted. */
+  full: boolean;
+  committed: CommittedReport[];
+  pending: InstanceKey[];
+  /** In answer to a later ask: the awaited instances of which the member holds no vote (no record, or a promise). */
+  unknown: InstanceKey[];
+}
+
+/** The messages about one instance (all but the join's). */
+export type InstanceMessage =
   | PreAccept
   | PreAcceptReply
   | Accept
@@ -91,5 +126,7 @@ export type Message =
   | PrepareReply
   | TryPreAccept
   | TryPreAcceptReply;
+
+export type Message = InstanceMessage | Join | JoinReply;
 
 export type MessageType = Message['type'];

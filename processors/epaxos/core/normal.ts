@@ -261,19 +261,22 @@ export function commit(s: ReplicaState, id: InstanceId, commands: Command[], att
 }
 
 export function onCommit(s: ReplicaState, m: Commit): void {
-  const existing = s.record(m.instance);
-  if (existing?.status === 'committed') return assertSameCommit(existing, m.commands, m.attributes);
-  s.coordinating.delete(instanceKey(m.instance));
-  const ballot = existing && compareBallots(existing.ballot, m.ballot) > 0 ? existing.ballot : m.ballot;
-  s.save({
-    id: m.instance,
-    commands: m.commands,
-    status: 'committed',
-    attributes: m.attributes,
-    ballot,
-    vbal: m.ballot,
-    preacceptedEq: false,
-  });
+  learnCommit(s, m.instance, m.commands, m.attributes, m.ballot);
+}
+
+/** Records a value decided elsewhere (a Commit, or a member's answer to a joiner). */
+export function learnCommit(
+  s: ReplicaState,
+  id: InstanceId,
+  commands: Command[],
+  attributes: Attributes,
+  decidedAt: Ballot,
+): void {
+  const existing = s.record(id);
+  if (existing?.status === 'committed') return assertSameCommit(existing, commands, attributes);
+  s.coordinating.delete(instanceKey(id));
+  const ballot = existing && compareBallots(existing.ballot, decidedAt) > 0 ? existing.ballot : decidedAt;
+  s.save({ id, commands, status: 'committed', attributes, ballot, vbal: decidedAt, preacceptedEq: false });
 }
 
 /** Agreement (DESIGN.md §3): an instance commits one value, whoever reports it. */

@@ -37,6 +37,11 @@ export interface Ready {
   send: Message[];
   /** Instances that became committed in this step. */
   committed: InstanceRecord[];
+  /**
+   * Still joining under a new id (§4.7, join.ts): persisted with the records, so a joiner that crashes before it
+   * went live joins again instead of voting with a state it never finished learning.
+   */
+  joining: boolean;
 }
 
 export interface CoreConfig {
@@ -49,6 +54,11 @@ export interface CoreConfig {
   recoveryTimeoutTicks: number;
   /** TEST ONLY: shrink the fast quorum by one, to show the simulator catches an unsafe core (issue #7). */
   unsafeFastQuorumMinusOne?: boolean;
+  /**
+   * TEST ONLY: a replica under a new id votes while it joins — before it learned what its predecessor voted for
+   * (§4.7) — to show the simulator catches it.
+   */
+  unsafeSkipJoin?: boolean;
 }
 
 /** Per key, per replica: the highest slot seen on that key and its seq (paper §4.5 compact deps). */
@@ -57,6 +67,26 @@ export interface CoreConfig {
  * latest one committed with a real command on the key (which stands for everything older) up.
  */
 type ConflictIndex = Map<string, Map<ReplicaId, number[]>>;
+
+/**
+ * A replica that lost its state and joins under a new id (§4.7, join.ts): it votes on nothing until F+1 members
+ * configured at its epoch or later have told it what they know, and every instance they knew uncommitted has
+ * committed here. Volatile but for the fact of joining (Ready.joining): a restarted joiner asks again.
+ */
+export interface JoinProgress {
+  /** Members whose first answer (everything they knew) arrived. */
+  readonly answered: Set<ReplicaId>;
+  /** Instances those members knew uncommitted, not committed here yet. */
+  readonly awaiting: Set<InstanceKey>;
+  /** The tick at which it asks again (members not configured yet ignore a Join; commits reach it this way). */
+  askAt: number;
+  /**
+   * Per awaited instance, the members that answered a later ask holding no vote for it, at epoch `unknownEpoch`
+   * (join.ts: once every other member says so, nobody can still decide it with a real command).
+   */
+  readonly unknownBy: Map<InstanceKey, Set<ReplicaId>>;
+  unknownEpoch: number;
+}
 
 /** What a replica coordinating an instance (as leader or recoverer) tracks; volatile, rebuilt by recovery. */
 export interface Coordination {
@@ -75,7 +105,8 @@ export interface Coordination {
 
 export class ReplicaState {
   readonly config: CoreConfig;
-  readonly quorums: Quorums;
+  /** Follows the membership (`reconfigure`). */
+  quorums: Quorums;
   nextSlot = 0;
   readonly instances = new Map<InstanceKey, InstanceRecord>();
   readonly conflicts: ConflictIndex = new Map();
@@ -93,6 +124,10 @@ export class ReplicaState {
   readonly deferredOn = new Map<InstanceKey, InstanceKey>();
   /** Protocol messages dropped because they came from an older epoch. */
   fencedMessages = 0;
+  /** Set while this replica joins under a new id (§4.7). */
+  join: JoinProgress | undefined;
+  /** No longer a member (the guardrail replaced it): it votes on nothing, leads nothing, answers nothing. */
+  retired = false;
   /** Instances this replica led that committed on the fast path, on the slow path, and recoveries it started. */
   readonly stats = { fastCommits: 0, slowCommits: 0, recoveries: 0 };
   /** Fast or slow, for each own instance committed in the current step (read by the driver with Ready). */
@@ -130,10 +165,25 @@ export class ReplicaState {
    * after it, one timeout apart, so replicas rarely duel over the same instance.
    */
   recoveryDelay(id: InstanceId): number {
-    const members = this.config.members;
-    const leader = members.indexOf(id.replica);
-    const distance = leader < 0 ? 1 : (members.indexOf(this.self) - leader + members.length) % members.length;
+    // A leader that is no longer a member (replaced after losing its state) keeps its place in the ring, so its
+    // survivors still take its instances one after the other rather than all at once.
+    const current = this.config.members;
+    const ring = current.includes(id.replica) ? current : [...current, id.replica].sort();
+    const distance = (ring.indexOf(this.self) - ring.indexOf(id.replica) + ring.length) % ring.length;
     return this.config.recoveryTimeoutTicks * (1 + distance);
+  }
+
+  /**
+   * A new membership from the guardrail (a member replaced under a new id, §4.7). Quorums follow its size. A
+   * replica left out retires: what it voted stays in its records, but it takes part in nothing from now on.
+   */
+  reconfigure(members: readonly ReplicaId[]): void {
+    this.config.members = [...members].sort();
+    this.quorums = quorums(members.length);
+    if (members.includes(this.self)) return;
+    this.retired = true;
+    this.coordinating.clear();
+    this.deadlines.clear();
   }
 
   others(): ReplicaId[] {
@@ -250,6 +300,7 @@ export class ReplicaState {
       nextSlot: this.nextSlot,
       send: this.#send,
       committed: this.#committed,
+      joining: this.join !== undefined,
     };
     this.#send = [];
     this.#committed = [];
