@@ -37,6 +37,15 @@ export class Clock {
     }
   }
 
+  /** How many chances it has had (a schedule records it, so a replay's liveness phase resumes the same clock). */
+  get chances(): number {
+    return this.#chances;
+  }
+
+  resumeAt(chances: number): void {
+    this.#chances = chances;
+  }
+
   /** Chances needed, at worst, for one tick: bounds how long a healed run may need to reach a timeout. */
   get slowdown(): number {
     const p = this.profile;

@@ -49,6 +49,8 @@ interface Node {
   durable: Durable;
   executor: Executor;
   executed: InstanceRecord[];
+  /** When it executed each instance (cluster time): a client's answer comes from its replica's execution. */
+  executedAt: Map<InstanceKey, number>;
   commitHops: Map<InstanceKey, number>;
   /** Instances blocking execution and since when (ticks), for recovery of unknown deps. */
   blockedSince: Map<InstanceKey, number>;
@@ -82,6 +84,8 @@ export class Cluster {
   readonly executors = new Map<ReplicaId, Executor>();
   /** Per replica, instances in the order it executed them. */
   readonly executed = new Map<ReplicaId, InstanceRecord[]>();
+  /** Per replica, when it executed each instance. */
+  readonly executedAt = new Map<ReplicaId, Map<InstanceKey, number>>();
   /** Per replica, the hop count of the step in which each instance committed there. */
   readonly commitHops = new Map<ReplicaId, Map<InstanceKey, number>>();
   readonly #crashed = new Set<ReplicaId>();
@@ -121,6 +125,7 @@ export class Cluster {
       durable: { records: new Map(), nextSlot: 0, joining },
       executor: new Executor(),
       executed: [],
+      executedAt: new Map(),
       commitHops: new Map(),
       blockedSince: new Map(),
       lost: false,
@@ -130,6 +135,7 @@ export class Cluster {
     this.durable.set(id, node.durable);
     this.executors.set(id, node.executor);
     this.executed.set(id, node.executed);
+    this.executedAt.set(id, node.executedAt);
     this.commitHops.set(id, node.commitHops);
   }
 
@@ -208,7 +214,10 @@ export class Cluster {
 
   #execute(node: Node): void {
     const { executed, blockedOn } = node.executor.run();
-    node.executed.push(...executed);
+    for (const record of executed) {
+      node.executed.push(record);
+      node.executedAt.set(instanceKey(record.id), this.time);
+    }
     if (blockedOn.length === 0 && node.blockedSince.size === 0) return;
     const since = node.blockedSince;
     const now = node.replica.state.now;

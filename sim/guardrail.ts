@@ -131,12 +131,13 @@ export class Guardrail {
     if (c.crashed.has(r)) return;
     // A joiner that went live since the last tick proposes what it held, whatever else changed.
     if (this.#read.get(r) === this.#version) {
-      if (this.#leads(r)) this.#flush(r);
+      if (this.held.get(r)!.length > 0 && this.#leads(r)) this.#flush(r);
       return;
     }
     this.#read.set(r, this.#version);
     const core = c.replica(r).state.config;
-    const membersChanged = core.members.join() !== [...this.members].sort().join();
+    // Only a replacement changes the membership (compared only then: this runs at every change of the guardrail).
+    const membersChanged = this.counts.replacements > 0 && core.members.join() !== [...this.members].sort().join();
     if (this.epoch > core.epoch || this.mode !== core.mode || membersChanged) {
       const members = membersChanged ? { members: this.members } : {};
       c.step(r, { type: 'configure', epoch: this.epoch, mode: this.mode, ...members });

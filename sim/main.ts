@@ -1,18 +1,23 @@
 /**
- * npm run sim -- [--seeds N] [--start S] [--seed S] [--n 3|5] [--proposals P] [--keys K] [--unsafe-fast-quorum] [--unsafe-skip-join]
- *                [--off skew,leases,modeSwitches,epochBumps,rejoins] [--trace-lines L] [--quiet]
- * Runs seeded simulations and reports simulated commands per second; a failing seed prints its violations, its
- * fault plan, the trace before the end, and the command that replays it.
+ * npm run sim -- [--seeds N] [--start S] [--seed S] [--schedule FILE] [--n 3|5] [--proposals P] [--keys K]
+ *                [--unsafe-fast-quorum] [--unsafe-skip-join] [--off skew,leases,modeSwitches,epochBumps,rejoins]
+ *                [--no-shrink] [--trace-lines L] [--quiet]
+ * Runs seeded simulations and reports simulated commands per second. A failing seed prints its violations and its
+ * fault plan, then is shrunk to a minimal schedule (shrink.ts) whose trace is printed and saved under .sim/, with
+ * the commands that replay the seed and the schedule.
  */
 import { parseArgs } from 'node:util';
-import { faultFamilies as families, type FaultFamily } from './faults.ts';
-import { defaultSimOptions, simulate, type SimOptions } from './simulate.ts';
+import { faultFamilies, type FaultFamily } from './faults.ts';
+import { loadSchedule, saveSchedule } from './schedule.ts';
+import { shrink } from './shrink.ts';
+import { defaultSimOptions, replay, simulate, type SimOptions, type SimResult } from './simulate.ts';
 
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '1000' },
     start: { type: 'string', default: '1' },
     seed: { type: 'string' },
+    schedule: { type: 'string' },
     n: { type: 'string', default: '3' },
     proposals: { type: 'string', default: String(defaultSimOptions.proposals) },
     keys: { type: 'string', default: String(defaultSimOptions.keys) },
@@ -20,20 +25,19 @@ const { values } = parseArgs({
     'unsafe-skip-join': { type: 'boolean', default: false },
     /** Fault families to leave out, whatever the seeds draw: to isolate what a failure needs. */
     off: { type: 'string', default: '' },
+    'no-shrink': { type: 'boolean', default: false },
     'trace-lines': { type: 'string', default: '60' },
     quiet: { type: 'boolean', default: false },
   },
 });
 
-const n = Number(values.n);
-const first = Number(values.seed ?? values.start);
-const count = values.seed ? 1 : Number(values.seeds);
 const off = values.off.split(',').filter(Boolean) as FaultFamily[];
-const unknown = off.filter((f) => !families.includes(f));
+const unknown = off.filter((f) => !faultFamilies.includes(f));
 if (unknown.length > 0) {
-  console.error(`--off: unknown ${unknown.join(',')} (known: ${families.join(',')})`);
+  console.error(`--off: unknown ${unknown.join(',')} (known: ${faultFamilies.join(',')})`);
   process.exit(2);
 }
+const n = Number(values.n);
 const traceLines = Number(values['trace-lines']);
 const flags = [
   values['unsafe-fast-quorum'] ? ' --unsafe-fast-quorum' : '',
@@ -53,27 +57,66 @@ const options = (seed: number, trace: boolean): SimOptions => ({
   ...(values['unsafe-skip-join'] ? { unsafeSkipJoin: true } : {}),
 });
 
+const indent = (lines: string[]): string => lines.map((t) => `    ${t}`).join('\n');
+
+function report(result: SimResult): void {
+  for (const v of result.violations.slice(0, 10)) console.log(`  ${v.invariant}: ${v.detail}`);
+}
+
+/** Shrinks a failing seed, prints the minimal schedule's trace and saves the schedule. */
+function explain(seed: number, result: SimResult): void {
+  const recorded = simulate({ ...options(seed, false), record: true });
+  const invariant = result.violations[0]!.invariant;
+  const started = performance.now();
+  const shrunk = shrink(options(seed, false), recorded.schedule!, invariant);
+  const file = `.sim/seed-${seed}-n${n}.json`;
+  saveSchedule(file, shrunk.schedule);
+  const minimal = replay({ ...options(seed, true), traceCapacity: 100_000 }, shrunk.schedule);
+  const cut = minimal.trace.findIndex((t) => t.endsWith(': liveness phase'));
+  const faulty = minimal.trace.slice(0, cut < 0 ? undefined : cut + 1);
+  const after = cut < 0 ? [] : minimal.trace.slice(cut + 1).slice(-traceLines);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(
+    `  shrunk to ${shrunk.schedule.events.length} of ${recorded.schedule!.events.length} events ` +
+      `(${shrunk.replays} replays, ${seconds} s${shrunk.minimal ? '' : ', replay budget spent: maybe not minimal'}); ` +
+      `it fails with ${shrunk.violation.invariant}: ${shrunk.violation.detail}`,
+  );
+  console.log(`  minimal trace:\n${indent(faulty)}`);
+  if (after.length > 0) console.log(`  … and the last events of its liveness phase:\n${indent(after)}`);
+  console.log(`  replay: npm run sim -- --seed ${seed} --n ${n}${flags}`);
+  console.log(`  replay the minimal schedule: npm run sim -- --schedule ${file}`);
+}
+
+if (values.schedule) {
+  const schedule = loadSchedule(values.schedule);
+  const result = replay({ ...options(schedule.seed, true), traceCapacity: 100_000 }, schedule);
+  console.log(`${values.schedule}: ${schedule.events.length} events, seed ${schedule.seed}, N=${schedule.n}`);
+  console.log(indent(result.trace));
+  if (result.violations.length > 0) {
+    console.log('FAILED:');
+    report(result);
+  } else console.log('every checker passed');
+  process.exit(result.violations.length > 0 ? 1 : 0);
+}
+
+const first = Number(values.seed ?? values.start);
+const count = values.seed ? 1 : Number(values.seeds);
 const started = performance.now();
 let commands = 0;
 let failures = 0;
 for (let seed = first; seed < first + count; seed++) {
-  // Only a single-seed replay records its trace; a failing seed of a batch is replayed with it (determinism).
   const result = simulate(options(seed, count === 1));
   commands += result.commands;
   if (result.violations.length > 0) {
     failures++;
     console.log(`seed ${seed} FAILED (N=${n}): ${result.plan}`);
-    for (const v of result.violations.slice(0, 10)) console.log(`  ${v.invariant}: ${v.detail}`);
-    if (!values.quiet) {
+    report(result);
+    if (values.quiet) console.log(`  replay: npm run sim -- --seed ${seed} --n ${n}${flags}`);
+    else if (values['no-shrink']) {
       const trace = count === 1 ? result.trace : simulate(options(seed, true)).trace;
-      console.log(
-        `  trace (last events):\n${trace
-          .slice(-traceLines)
-          .map((t) => `    ${t}`)
-          .join('\n')}`,
-      );
-    }
-    console.log(`  replay: npm run sim -- --seed ${seed} --n ${n}${flags}`);
+      console.log(`  trace (last events):\n${indent(trace.slice(-traceLines))}`);
+      console.log(`  replay: npm run sim -- --seed ${seed} --n ${n}${flags}`);
+    } else explain(seed, result);
   }
   if ((seed - first + 1) % 500 === 0) process.stderr.write(`… ${seed - first + 1}/${count} seeds\n`);
 }

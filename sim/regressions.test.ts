@@ -1,13 +1,19 @@
 /**
- * Core bugs the simulator found with the faults of issue #7, each pinned as a short deterministic schedule on the
- * in-process cluster (the seeds that found them change whenever the simulator draws differently).
+ * Core bugs the simulator found with the faults of issue #7, each pinned as a short deterministic schedule: written
+ * by hand on the in-process cluster, or shrunk by the simulator and kept as data (sim/regressions/). The seeds that
+ * found them change whenever the simulator draws differently.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { instanceKey } from '../processors/epaxos/core/types.ts';
 import { checkAll } from './checkers.ts';
 import { Cluster, command } from './cluster.ts';
 import { historyOf } from './history.ts';
+import { loadSchedule } from './schedule.ts';
+import { defaultSimOptions, replay } from './simulate.ts';
 
 test('a Commit of an older epoch still teaches the decision (epoch bump; liveness after healing)', () => {
   const c = new Cluster({ n: 3 });
@@ -40,4 +46,24 @@ test('recovery Phase 1 keeps the reported deps: the leader’s previous instance
   for (let i = 0; i < 40; i++) c.tick();
   c.deliverAll();
   assert.deepEqual(checkAll(historyOf(c)), []);
+});
+
+/**
+ * Schedules kept as data (sim/regressions/*.json): failures the simulator found, shrunk (shrink.ts) and saved with a
+ * note on what each pins. Each must still apply event for event — a core change that alters the messages makes
+ * the schedule stale, and this fails rather than pass without testing anything — and pass every checker.
+ */
+describe('kept schedules (sim/regressions/)', () => {
+  const dir = fileURLToPath(new URL('./regressions/', import.meta.url));
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  test('there are some', () => assert.ok(files.length >= 2, files.join(', ')));
+  for (const file of files) {
+    test(file, () => {
+      const schedule = loadSchedule(join(dir, file));
+      assert.ok(schedule.note, 'says what it pins');
+      const result = replay({ ...defaultSimOptions, seed: schedule.seed, record: true }, schedule);
+      assert.equal(result.schedule!.events.length, schedule.events.length, 'every event still applies');
+      assert.deepEqual(result.violations, []);
+    });
+  }
 });

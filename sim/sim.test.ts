@@ -7,7 +7,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkAgreement, checkExecutionOrder } from './checkers.ts';
-import { defaultSimOptions, simulate, type SimResult } from './simulate.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSchedule, saveSchedule } from './schedule.ts';
+import { shrink } from './shrink.ts';
+import { defaultSimOptions, replay, simulate, type SimResult } from './simulate.ts';
 import type { InstanceRecord } from '../processors/epaxos/core/types.ts';
 
 /** About 8 s on an idle 2-core machine for both sizes (sim/README.md has the figures). */
@@ -87,7 +92,7 @@ describe('regressions: visibility through a recovered no-op', () => {
   }
 });
 
-test('a seed replays identically', () => {
+test('a seed replays identically, and so does its recorded schedule', () => {
   const a = simulate({ ...defaultSimOptions, seed: 42 });
   const b = simulate({ ...defaultSimOptions, seed: 42 });
   assert.deepEqual(a.trace, b.trace);
@@ -96,6 +101,39 @@ test('a seed replays identically', () => {
   const quiet = simulate({ ...defaultSimOptions, seed: 42, trace: false });
   assert.deepEqual(quiet.trace, [], 'batch runs record no trace');
   assert.equal(quiet.messages, a.messages, 'and the run does not depend on tracing');
+  for (const [seed, n] of [
+    [42, 3],
+    [7, 5],
+    [430, 5],
+  ] as const) {
+    const big = { ...defaultSimOptions, seed, n, traceCapacity: 50_000 };
+    const recorded = simulate({ ...big, record: true });
+    const replayed = replay(big, recorded.schedule!);
+    assert.deepEqual(replayed.trace, recorded.trace, `seed ${seed} N=${n}: the schedule replays the run`);
+    assert.deepEqual(replayed.violations, recorded.violations);
+  }
+});
+
+test('a failing seed shrinks to a schedule of a few events that fails the same way, and replays from its file', () => {
+  const options = { ...defaultSimOptions, seed: 2, n: 3, unsafeFastQuorumMinusOne: true, trace: false };
+  const failing = simulate({ ...options, record: true });
+  const invariant = failing.violations[0]!.invariant;
+  const shrunk = shrink(options, failing.schedule!, invariant);
+  assert.ok(shrunk.minimal, `ddmin reached a 1-minimal schedule in ${shrunk.replays} replays`);
+  assert.ok(
+    shrunk.schedule.events.length <= 5 && shrunk.schedule.events.length < failing.schedule!.events.length / 20,
+    `${shrunk.schedule.events.length} of ${failing.schedule!.events.length} events`,
+  );
+  const file = join(mkdtempSync(join(tmpdir(), 'parley-sim-')), 'shrunk.json');
+  saveSchedule(file, shrunk.schedule);
+  const again = replay({ ...defaultSimOptions, seed: 0 }, loadSchedule(file));
+  assert.equal(again.violations[0]?.invariant, invariant, 'the flags travel with the file: the unsafe core again');
+  // 1-minimal: taking out any single event makes the failure go away.
+  for (let i = 0; i < shrunk.schedule.events.length; i++) {
+    const events = shrunk.schedule.events.filter((_, j) => j !== i);
+    const without = replay(options, { ...shrunk.schedule, events });
+    assert.ok(!without.violations.some((v) => v.invariant === invariant), `event ${i} is needed`);
+  }
 });
 
 describe('checkers fail on bad histories', () => {

@@ -12,7 +12,9 @@
  *     membership yet still sends its Commits to the lost id);
  *  3. it goes live: from then on it is an ordinary member that missed some messages, which EPaxos tolerates.
  * While joining it drops every request for a vote — as if those messages were lost — and it neither leads nor
- * recovers: the guardrail counts it as a member down.
+ * recovers: the guardrail counts it as a member down. TryPreAccept alone gets an answer, a refusal that promises
+ * nothing: its recoverer waits for every member that could still agree, and a joiner waiting in turn for that very
+ * instance to commit would wait with it forever (simulator, seed 1536 at N=5 with two joiners).
  *
  * Why F+1 answers suffice: any quorum (fast or slow, F+1 or more) that counted the lost replica's vote holds at
  * least F other members, and F of the 2F survivors plus the F+1 that answered must share one — which voted before
@@ -29,9 +31,15 @@
  * with a real command any more: the joiner stops waiting for it. Joiners answer these later asks too (they hold no
  * votes); only the first asks need members with a history.
  */
-import type { Join, JoinReply } from './messages.ts';
+import type { Join, JoinReply, TryPreAccept } from './messages.ts';
 import { learnCommit } from './normal.ts';
 import type { ReplicaState } from './state.ts';
+
+/** A joiner's answer to TryPreAccept: it will not agree (it holds no vote), and it promises nothing. */
+export function refuseTryPreAccept(s: ReplicaState, m: TryPreAccept): void {
+  const { instance, ballot } = m;
+  s.send({ type: 'TryPreAcceptReply', from: s.self, to: m.from, epoch: s.config.epoch, instance, ballot, ok: false });
+}
 
 /** Makes `s` a joiner: it asks at its first tick. */
 export function beginJoin(s: ReplicaState): void {

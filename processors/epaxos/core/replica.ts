@@ -3,8 +3,8 @@
  * (time arrives as ticks) and no global randomness; the topology processor, unit tests and the simulator drive it
  * identically. Messages of older epochs are fenced (DESIGN.md §4).
  */
-import { beginJoin, checkLive, joinTick, onJoin, onJoinReply } from './join.ts';
-import type { InstanceMessage, Message } from './messages.ts';
+import { beginJoin, checkLive, joinTick, onJoin, onJoinReply, refuseTryPreAccept } from './join.ts';
+import type { Message } from './messages.ts';
 import { onAccept, onAcceptReply, onCommit, onPreAccept, onPreAcceptReply, propose } from './normal.ts';
 import { onPrepare, onPrepareReply, onTryPreAccept, onTryPreAcceptReply, startRecovery } from './recovery.ts';
 import { assert, ReplicaState, type CoreConfig, type Ready } from './state.ts';
@@ -120,21 +120,17 @@ export class Replica {
       s.fencedMessages++;
       return;
     }
+    // A joiner learns commits and drops every request for a vote, as if it were lost — but for TryPreAccept,
+    // whose recoverer waits for every member that could still agree (join.ts).
+    if (s.join && !s.config.unsafeSkipJoin && m.type !== 'Commit' && m.type !== 'Join' && m.type !== 'JoinReply') {
+      if (m.type === 'TryPreAccept') refuseTryPreAccept(s, m);
+      return;
+    }
     switch (m.type) {
       case 'Join':
         return onJoin(s, m);
       case 'JoinReply':
         return onJoinReply(s, m);
-      default:
-        // A joiner learns commits and drops every request for a vote, as if it were lost (join.ts).
-        if (s.join && m.type !== 'Commit' && !s.config.unsafeSkipJoin) return;
-        return this.#receiveForInstance(m);
-    }
-  }
-
-  #receiveForInstance(m: InstanceMessage): void {
-    const s = this.state;
-    switch (m.type) {
       case 'PreAccept':
         return onPreAccept(s, m);
       case 'PreAcceptReply':

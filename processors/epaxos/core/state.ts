@@ -167,9 +167,13 @@ export class ReplicaState {
   recoveryDelay(id: InstanceId): number {
     // A leader that is no longer a member (replaced after losing its state) keeps its place in the ring, so its
     // survivors still take its instances one after the other rather than all at once.
-    const current = this.config.members;
-    const ring = current.includes(id.replica) ? current : [...current, id.replica].sort();
-    const distance = (ring.indexOf(this.self) - ring.indexOf(id.replica) + ring.length) % ring.length;
+    let ring = this.config.members;
+    let leader = ring.indexOf(id.replica);
+    if (leader < 0) {
+      ring = [...ring, id.replica].sort();
+      leader = ring.indexOf(id.replica);
+    }
+    const distance = (ring.indexOf(this.self) - leader + ring.length) % ring.length;
     return this.config.recoveryTimeoutTicks * (1 + distance);
   }
 
