@@ -7,7 +7,7 @@
  *
  * - `tc netem` (network-netem.test.ts): delay and jitter on both ends of the veth pair. Where the kernel has no
  *   sch_netem that test FAILS with what is missing (netemUnavailable() tries it in a throwaway namespace first).
- * - userspace (network-userspace.test.ts, PARLEY_CHAOS_LONG=1): the same namespace and path, the delay and jitter
+ * - userspace (network-userspace.test.ts, by default where netem cannot run): the same namespace and path, the delay and jitter
  *   applied by the namespace's TCP forwarder; it needs no kernel support.
  *
  * Needs root and iproute2 (`ip netns`, `tc`). Before the workload, the delay is checked: a request across the

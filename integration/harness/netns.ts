@@ -79,7 +79,7 @@ export function netemUnavailable(): string | undefined {
     `  kernel ${run(['uname', '-r'], 'uname').trim()}: ${kernelConfig(['CONFIG_NET_SCH_NETEM', 'CONFIG_MODULES'])}`,
     `  modprobe -n sch_netem: ${modprobe.error ? modprobe.error.message : (modprobe.stderr || modprobe.stdout).trim() || 'ok'}`,
     'What is missing: the sch_netem queueing discipline (CONFIG_NET_SCH_NETEM=y or =m with the module installed).',
-    'integration/chaos/network-userspace.test.ts (PARLEY_CHAOS_LONG=1) applies the delay in userspace instead.',
+    'integration/chaos/network-userspace.test.ts applies the delay in userspace instead (it runs by default here).',
   ].join('\n');
 }
 
