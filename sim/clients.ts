@@ -20,6 +20,7 @@ import {
 
 export interface ClientOp {
   id: string;
+  /** Distinct (a command appends once to each of its keys). */
   keys: string[];
   read: boolean;
   /** When the client sent it (cluster time), held by its replica or not. */
@@ -50,14 +51,20 @@ function answers(c: Cluster): Map<string, Answer> {
       const own = record.id.replica === r;
       const time = own ? executedAt.get(instanceKey(record.id))! : 0;
       for (const command of record.commands) {
-        const output = new Map<string, AppendOutput>();
-        for (const key of new Set(command.keys)) {
+        // Only the leader's answers are kept; the other replicas' logs only advance their lists (this runs for
+        // every command on every replica of every seed).
+        const output = own ? new Map<string, AppendOutput>() : undefined;
+        const read = isRead(command.id);
+        for (const key of command.keys) {
           let list = lists.get(key);
           if (!list) lists.set(key, (list = []));
-          if (isRead(command.id)) output.set(key, own ? [...list] : []);
-          else output.set(key, list.push(command.id) - 1);
+          if (read) output?.set(key, [...list]);
+          else {
+            list.push(command.id);
+            output?.set(key, list.length - 1);
+          }
         }
-        if (own) out.set(command.id, { time, output });
+        if (output) out.set(command.id, { time, output });
       }
     }
   }
@@ -70,7 +77,7 @@ export function checkClients(c: Cluster, ops: readonly ClientOp[], timeout: numb
   for (const op of ops) {
     const answer = answered.get(op.id);
     const inTime = answer !== undefined && answer.time - op.call <= timeout;
-    for (const key of new Set(op.keys)) {
+    for (const key of op.keys) {
       const input: AppendInput = op.read ? { kind: 'read' } : { kind: 'append', value: op.id };
       const ret = inTime ? { ret: { time: answer.time, output: answer.output.get(key)! } } : {};
       let list = perKey.get(key);

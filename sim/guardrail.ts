@@ -12,6 +12,7 @@
  *    replica starts from it, the others get it with their next `configure`; the lost one's lease is gone.
  * What a processor saw is volatile: a restarted one reads the guardrail afresh, with its core configured from it.
  */
+import { freshMemberId } from '../guardrail/config.ts';
 import { instanceKey, type ReplicaId } from '../processors/epaxos/core/types.ts';
 import { command, type Cluster } from './cluster.ts';
 import type { Trace } from './trace.ts';
@@ -81,13 +82,13 @@ export class Guardrail {
   }
 
   /**
-   * `old` lost its state: the guardrail gives its place to a fresh id at a new epoch (the real guardrail's rejoin
-   * names it `<id>.e<epoch>`). Clients whose proposals `old` held send them to the fresh replica, which holds them
+   * `old` lost its state: the guardrail gives its place to a fresh id at a new epoch, named as the real
+   * guardrail's rejoin names it (`<id>.e<epoch>`). Clients whose proposals `old` held send them to the fresh replica, which holds them
    * until it has joined. Returns the fresh id.
    */
   replace(old: ReplicaId): ReplicaId {
     this.epoch++;
-    const fresh = `${old.replace(/\.e\d+$/, '')}.e${this.epoch}`;
+    const fresh = freshMemberId(old, this.epoch);
     this.members = this.members.map((m) => (m === old ? fresh : m));
     this.#leases.delete(old);
     this.#version++;

@@ -50,7 +50,8 @@ export class Run {
   /** The failed core assertion (InvariantViolation) that ended the run early, if any. */
   coreFailure: string | undefined;
   #liveness: Violation | undefined;
-  readonly #signatures = new WeakMap<InFlight, string>();
+  /** Message signatures, computed once per message in flight; only recording and replaying need them. */
+  #signatures: WeakMap<InFlight, string> | undefined;
 
   constructor(readonly options: RunOptions) {
     this.c = new Cluster({
@@ -136,11 +137,13 @@ export class Run {
     const at = 'at' in e ? c.ids[e.at] : undefined;
     if ('at' in e && at === undefined) return false;
     switch (e.type) {
-      case 'propose':
+      case 'propose': {
         if (c.crashed.has(at!)) return false;
-        this.clients.push({ id: e.id, keys: e.keys, read: isRead(e.id), call: c.time });
-        guardrail.propose(at!, e.id, e.keys);
+        const keys = e.keys.length > 1 ? [...new Set(e.keys)] : e.keys;
+        this.clients.push({ id: e.id, keys, read: isRead(e.id), call: c.time });
+        guardrail.propose(at!, e.id, keys);
         return true;
+      }
       case 'deliver': {
         const position = this.#find(e.message, e.copy);
         if (position < 0) return false;
@@ -205,8 +208,9 @@ export class Run {
   }
 
   #signature(flight: InFlight): string {
-    let s = this.#signatures.get(flight);
-    if (s === undefined) this.#signatures.set(flight, (s = signature(flight.message)));
+    const signatures = (this.#signatures ??= new WeakMap());
+    let s = signatures.get(flight);
+    if (s === undefined) signatures.set(flight, (s = signature(flight.message)));
     return s;
   }
 

@@ -29,8 +29,10 @@ export class ExecutedSet {
 
   has(key: InstanceKey): boolean {
     if (this.#above.has(key)) return true;
-    const { replica, slot } = parseInstanceKey(key);
-    return slot < (this.#below.get(replica) ?? 0);
+    // parseInstanceKey without its object: this runs for every dep at every execution step (issue #7).
+    const dot = key.lastIndexOf('.');
+    const below = this.#below.get(key.slice(0, dot));
+    return below !== undefined && Number(key.slice(dot + 1)) < below;
   }
 
   /** Marks `key` executed; returns the replica's watermark when it moved (the keys under it left the set). */
