@@ -2,7 +2,7 @@
 import type { Message } from '../processors/epaxos/core/messages.ts';
 import { instanceKey, type Ballot } from '../processors/epaxos/core/types.ts';
 
-const ballotOf = (b: Ballot): string => `${b.epoch > 1 ? `${b.epoch}:` : ''}${b.round}.${b.replica}`;
+export const ballotOf = (b: Ballot): string => `${b.epoch > 1 ? `${b.epoch}:` : ''}${b.round}.${b.replica}`;
 
 export function describeMessage(m: Message): string {
   if (m.type === 'Join') return `Join ${m.from}->${m.to} e${m.epoch}${m.awaiting ? ` awaiting [${m.awaiting}]` : ''}`;
