@@ -5,8 +5,10 @@
  * /metrics. The workload must end with 0 lost and 0 duplicated decisions and both agents in agreement
  * (runConsensusScenario checks that), and no process may fail because of the latency.
  *
- * - `tc netem` (network-netem.test.ts): delay and jitter on both ends of the veth pair. Where the kernel has no
- *   sch_netem that test FAILS with what is missing (netemUnavailable() tries it in a throwaway namespace first).
+ * - `tc netem` (network-netem.test.ts): delay and jitter on both ends of the veth pair. Where the host kernel has no
+ *   sch_netem (netemUnavailable() tries it in a throwaway namespace first), the same netem runs in a User-mode Linux
+ *   guest that routes between the namespace and the root one (harness/netem-router.ts); where neither can, the
+ *   test is skipped with both reasons.
  * - userspace (network-userspace.test.ts, by default where netem cannot run): the same namespace and path, the delay and jitter
  *   applied by the namespace's TCP forwarder; it needs no kernel support.
  *
@@ -53,11 +55,18 @@ function timeFromInside(placement: IsolatedPlacement, url: string, n: number): P
   });
 }
 
-export async function delayedReplica(t: TestContext, mode: 'netem' | 'userspace'): Promise<void> {
+/**
+ * `netem`: the host kernel's, on both ends of a veth pair; `netem-guest`: a User-mode Linux guest's, on both of
+ * its interfaces, routing between the namespaces (harness/netem-router.ts); `userspace`: the forwarder's.
+ */
+export type DelayMode = 'netem' | 'netem-guest' | 'userspace';
+
+export async function delayedReplica(t: TestContext, mode: DelayMode): Promise<void> {
   const stack = await testStack();
   const placement = await isolateProcess({
     services: serviceAddresses(stack),
     ...(mode === 'userspace' ? { latency } : {}),
+    ...(mode === 'netem-guest' ? { netemRouter: latency } : {}),
   });
   try {
     if (mode === 'netem') applyNetem(placement.link, latency);
@@ -87,7 +96,8 @@ export async function delayedReplica(t: TestContext, mode: 'netem' | 'userspace'
       });
     } finally {
       t.diagnostic(`workload ran ${Date.now() - started} ms`);
-      t.diagnostic(`connections from ${delayed} across the veth pair: ${JSON.stringify(placement.connections())}`);
+      const path = mode === 'netem-guest' ? 'the guest router' : 'the veth pair';
+      t.diagnostic(`connections from ${delayed} across ${path}: ${JSON.stringify(placement.connections())}`);
       for (const line of timeline.matching(/ failed: |dead-lettered/)) t.diagnostic(line);
     }
     const kafka = `${stack.kafkaBrokers[0]}`;

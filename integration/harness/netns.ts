@@ -1,7 +1,8 @@
 /**
  * Puts one process of a test in a network namespace of its own, so its traffic to the stack crosses a veth pair
- * on which a test can impose latency: kernel `tc netem` on both ends of the pair, or, where the kernel lacks netem,
- * the userspace delay of the namespace's TCP forwarder (integration/harness/tcp-proxy.ts).
+ * on which a test can impose latency: kernel `tc netem` on both ends of the pair; where the host kernel lacks netem,
+ * netem in a User-mode Linux guest that routes between the namespaces instead of the pair (netem-router.ts); or the
+ * userspace delay of the namespace's TCP forwarder (integration/harness/tcp-proxy.ts).
  *
  * The stack listens on 127.0.0.1 of the root namespace, and Kafka advertises 127.0.0.1:<port>; inside the new
  * namespace 127.0.0.1 is its own loopback. So:
@@ -18,6 +19,7 @@ import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import { createRoutedNetns } from './netem-router.ts';
 import { startProxy, type Forward, type Latency, type RunningProxy } from './tcp-proxy.ts';
 import { watchdog } from './watchdog.ts';
 import { freePort } from './ports.ts';
@@ -79,7 +81,7 @@ export function netemUnavailable(): string | undefined {
     `  kernel ${run(['uname', '-r'], 'uname').trim()}: ${kernelConfig(['CONFIG_NET_SCH_NETEM', 'CONFIG_MODULES'])}`,
     `  modprobe -n sch_netem: ${modprobe.error ? modprobe.error.message : (modprobe.stderr || modprobe.stdout).trim() || 'ok'}`,
     'What is missing: the sch_netem queueing discipline (CONFIG_NET_SCH_NETEM=y or =m with the module installed).',
-    'integration/chaos/network-userspace.test.ts applies the delay in userspace instead (it runs by default here).',
+    'integration/chaos/network-netem.test.ts then runs netem in a User-mode Linux guest (netem-router.ts).',
   ].join('\n');
 }
 
@@ -160,14 +162,17 @@ export interface IsolatedPlacement {
 
 /**
  * A namespace for one process, with forwarders for each `127.0.0.1:<port>` in `services` (Kafka, registry, etcd)
- * and for a metrics port. `latency` (userspace) is applied by the namespace's forwarder, in both directions.
+ * and for a metrics port. `latency` (userspace) is applied by the namespace's forwarder, in both directions;
+ * `netemRouter` puts a User-mode Linux guest applying netem between the namespace and the root one instead of a
+ * veth pair (netem-router.ts: for kernels without netem).
  */
 export async function isolateProcess(options: {
   services: { host: string; port: number }[];
   latency?: Latency;
+  netemRouter?: Latency;
   readyTimeoutMs?: number;
 }): Promise<IsolatedPlacement> {
-  const link = createNetns();
+  const link = options.netemRouter ? await createRoutedNetns(options.netemRouter) : createNetns();
   let root: RunningProxy | undefined;
   let inner: ChildProcess | undefined;
   const close = async (): Promise<void> => {
