@@ -17,7 +17,7 @@ import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NetnsLink } from './netns.ts';
+import { netnsLink, newTag, run, subnet30, type NetnsLink } from './netns-link.ts';
 import type { Latency } from './tcp-proxy.ts';
 import { watchdog } from './watchdog.ts';
 
@@ -34,15 +34,6 @@ function netemModule(): { path: string } | { missing: string } {
 
 function insmodPath(): string | undefined {
   return ['/usr/sbin/insmod', '/sbin/insmod'].find((p) => existsSync(p));
-}
-
-function run(args: string[], what: string): string {
-  const result = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
-  if (result.error) throw new Error(`${what}: cannot run ${args[0]}: ${result.error.message}`);
-  if (result.status !== 0) {
-    throw new Error(`${what}: \`${args.join(' ')}\` exited with ${result.status}: ${result.stderr.trim()}`);
-  }
-  return result.stdout;
 }
 
 /** Boots a guest that runs `script` as init (sh) and prints its console; the caller ends it. */
@@ -119,18 +110,13 @@ export async function createRoutedNetns(latency: Latency): Promise<NetnsLink> {
   const module = netemModule();
   const insmod = insmodPath();
   if ('missing' in module || !insmod) throw new Error('netem in a guest is unavailable: see umlNetemUnavailable()');
-  const tag = randomInt(0, 1 << 16)
-    .toString(16)
-    .padStart(4, '0');
+  const tag = newTag();
   const name = `parley-chaos-${tag}`;
   const hostDevice = `pch${tag}r`;
   const nsDevice = `pch${tag}n`;
-  const slot = randomInt(0, 1 << 14) << 2; // one of the /30s of 10.213.0.0/16 and of 10.214.0.0/16
-  const [third, fourth] = [(slot >> 8) & 0xff, slot & 0xfc];
-  const hostAddress = `10.213.${third}.${fourth + 1}`;
-  const guestRootSide = `10.213.${third}.${fourth + 2}`;
-  const guestNsSide = `10.214.${third}.${fourth + 1}`;
-  const nsAddress = `10.214.${third}.${fourth + 2}`;
+  const slot = randomInt(0, 1 << 14); // the same /30 of 10.213.0.0/16 (root side) and of 10.214.0.0/16
+  const [hostAddress, guestRootSide] = subnet30(213, slot);
+  const [guestNsSide, nsAddress] = subnet30(214, slot);
   const dir = mkdtempSync(join(tmpdir(), `parley-uml-${tag}-`));
   const prefix = ['ip', 'netns', 'exec', name];
   // A cancelled test file runs no cleanup: the watchdog ends the guest (its command line names `dir`) and removes
@@ -180,14 +166,5 @@ export async function createRoutedNetns(latency: Latency): Promise<NetnsLink> {
     close();
     throw error;
   }
-  return {
-    name,
-    hostDevice,
-    hostAddress,
-    nsDevice,
-    nsAddress,
-    prefix,
-    exec: (args) => run([...prefix, ...args], `in ${name}`),
-    close,
-  };
+  return netnsLink({ name, hostDevice, hostAddress, nsDevice, nsAddress, close });
 }

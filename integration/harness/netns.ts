@@ -15,40 +15,16 @@
  * Needs root, `ip` (iproute2) and, for netem, the kernel's sch_netem. Everything is removed by close().
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { createRoutedNetns } from './netem-router.ts';
+import { netnsLink, newTag, run, subnet30, type NetnsLink } from './netns-link.ts';
+
+export type { NetnsLink } from './netns-link.ts';
 import { startProxy, type Forward, type Latency, type RunningProxy } from './tcp-proxy.ts';
 import { watchdog } from './watchdog.ts';
 import { freePort } from './ports.ts';
-
-export interface NetnsLink {
-  /** The namespace's name (`ip netns list`). */
-  name: string;
-  /** The veth end in the root namespace, and its address. */
-  hostDevice: string;
-  hostAddress: string;
-  /** The veth end inside the namespace, and its address. */
-  nsDevice: string;
-  nsAddress: string;
-  /** Prefix that runs a command inside the namespace. */
-  prefix: string[];
-  /** Runs `args` inside the namespace; throws with its output when it fails. */
-  exec(args: string[]): string;
-  /** Removes the namespace (and with it the veth pair). */
-  close(): void;
-}
-
-function run(args: string[], what: string): string {
-  const result = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
-  if (result.error) throw new Error(`${what}: cannot run ${args[0]}: ${result.error.message}`);
-  if (result.status !== 0) {
-    throw new Error(`${what}: \`${args.join(' ')}\` exited with ${result.status}: ${result.stderr.trim()}`);
-  }
-  return result.stdout;
-}
 
 /** The kernel build options (from /proc/config.gz) that decide whether netem can exist here, when readable. */
 function kernelConfig(names: string[]): string {
@@ -88,17 +64,12 @@ export function netemUnavailable(): string | undefined {
 /** A network namespace with a veth pair to the root namespace, on a random 10.213.x.y/30. */
 export function createNetns(): NetnsLink {
   if (process.getuid?.() !== 0) throw new Error('a network namespace for chaos tests needs root');
-  const id = randomInt(0, 1 << 16);
-  const tag = id.toString(16).padStart(4, '0');
+  const tag = newTag();
   const name = `parley-chaos-${tag}`;
   const hostDevice = `pch${tag}a`;
   const nsDevice = `pch${tag}b`;
-  const base = randomInt(0, 1 << 14) << 2; // one of the /30s of 10.213.0.0/16
-  const third = (base >> 8) & 0xff;
-  const fourth = base & 0xfc;
-  const hostAddress = `10.213.${third}.${fourth + 1}`;
-  const nsAddress = `10.213.${third}.${fourth + 2}`;
-  const prefix = ['ip', 'netns', 'exec', name];
+  const [hostAddress, nsAddress] = subnet30(213);
+  const inNs = ['ip', 'netns', 'exec', name];
   // A cancelled test file runs no cleanup: the watchdog then removes the namespace and the pair.
   const guard = watchdog({ extra: [`ip netns del ${name}`, `ip link del ${hostDevice} 2>/dev/null`] });
   const close = (): void => {
@@ -111,23 +82,14 @@ export function createNetns(): NetnsLink {
     run(['ip', 'link', 'add', hostDevice, 'type', 'veth', 'peer', 'name', nsDevice, 'netns', name], 'veth pair');
     run(['ip', 'addr', 'add', `${hostAddress}/30`, 'dev', hostDevice], 'host address');
     run(['ip', 'link', 'set', hostDevice, 'up'], 'host link up');
-    run([...prefix, 'ip', 'link', 'set', 'lo', 'up'], 'loopback up in the namespace');
-    run([...prefix, 'ip', 'addr', 'add', `${nsAddress}/30`, 'dev', nsDevice], 'namespace address');
-    run([...prefix, 'ip', 'link', 'set', nsDevice, 'up'], 'namespace link up');
+    run([...inNs, 'ip', 'link', 'set', 'lo', 'up'], 'loopback up in the namespace');
+    run([...inNs, 'ip', 'addr', 'add', `${nsAddress}/30`, 'dev', nsDevice], 'namespace address');
+    run([...inNs, 'ip', 'link', 'set', nsDevice, 'up'], 'namespace link up');
   } catch (error) {
     close();
     throw error;
   }
-  return {
-    name,
-    hostDevice,
-    hostAddress,
-    nsDevice,
-    nsAddress,
-    prefix,
-    exec: (args) => run([...prefix, ...args], `in ${name}`),
-    close,
-  };
+  return netnsLink({ name, hostDevice, hostAddress, nsDevice, nsAddress, close });
 }
 
 /** Adds `tc netem` delay with jitter on both ends of the pair (so a round trip takes about twice the delay). */
