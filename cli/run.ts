@@ -136,11 +136,24 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
   });
   const outcome = await Promise.race([stopped, app.whenFailed()]);
   clearInterval(progress);
-  await guarded?.pause();
-  await app.stop();
-  await guarded?.stop();
-  await backend.close();
-  await server.close();
+  // Each step of the way out, timed: a stop that hangs (a slow network, a broker away) says where.
+  const step = async (what: string, action: () => Promise<unknown> | undefined): Promise<void> => {
+    const started = Date.now();
+    const slow = setInterval(
+      () => log(`stopping: still ${what} after ${Math.round((Date.now() - started) / 1000)} s`),
+      10_000,
+    );
+    try {
+      await action();
+    } finally {
+      clearInterval(slow);
+    }
+  };
+  await step('pausing the guardrail link', () => guarded?.pause());
+  await step('stopping the tasks', () => app.stop());
+  await step('releasing the guardrail leases', () => guarded?.stop());
+  await step('closing the Kafka clients', () => backend.close());
+  await step('closing the metrics server', () => server.close());
   if (outcome instanceof Error) throw outcome;
   log(`${application} stopped (${outcome}): ${processed} records committed${fastPath()}`);
 }

@@ -162,6 +162,9 @@ export class StreamsApp {
     if (this.#timer) clearInterval(this.#timer);
     if (this.state === 'stopped') return;
     if (this.state === 'running') this.state = 'stopped';
+    // Batches in flight end after the record in hand (each task commits it): stopping waits for those, not for
+    // every buffered record.
+    for (const task of this.#tasks.values()) task.stopProcessing();
     await this.#member?.stop().catch(() => undefined); // revokes and closes every task
     for (const task of this.#tasks.values()) await task.close().catch(() => undefined);
     this.#tasks.clear();

@@ -101,6 +101,8 @@ export class StreamTask implements ContextHost {
   #waitingSince: number | undefined;
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Asked to stop (stopProcessing): it finishes the record in hand, commits, and takes no more. */
+  #stopping = false;
   /** A commit failed: the task must not process or commit again (see #commit). */
   #corrupted = false;
 
@@ -205,6 +207,16 @@ export class StreamTask implements ContextHost {
     return this.#group.buffered(topic);
   }
 
+  /**
+   * The application is stopping: finish the record in hand, commit what was processed, take no more records. What
+   * stays buffered is dropped at close and fetched again from the committed offsets, as a Kafka Streams thread does
+   * at shutdown — working through the whole buffer first made a replica behind a slow network take minutes to
+   * stop (issue #7, network-delay chaos).
+   */
+  stopProcessing(): void {
+    this.#stopping = true;
+  }
+
   /** Processes what is processable, fires due punctuators and commits; serialised per task. */
   run(): Promise<void> {
     const next = this.#chain.then(() => this.#runOnce());
@@ -215,6 +227,7 @@ export class StreamTask implements ContextHost {
   async #runOnce(): Promise<void> {
     if (this.#closed || this.#corrupted) return;
     for (;;) {
+      if (this.#stopping) break;
       if (this.#group.waitingForData()) {
         this.#waitingSince ??= this.wallTime();
         if (this.wallTime() - this.#waitingSince < this.#options.maxTaskIdleMs) break;
@@ -225,7 +238,7 @@ export class StreamTask implements ContextHost {
       if (!record) break;
       await this.#processRecord(record);
     }
-    await this.#punctuate('wall', this.wallTime());
+    if (!this.#stopping) await this.#punctuate('wall', this.wallTime());
     if (this.#dirty || this.#pending.length > 0) await this.#commit();
   }
 
