@@ -5,57 +5,24 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { BackendRecord, OutgoingRecord, PartitionOffset } from '../backend/types.ts';
-import { TopologyBuilder } from '../builder.ts';
-import { ManualClock } from './clock.ts';
-import { topicSerdes } from './serdes.ts';
-import { StreamTask } from './task.ts';
-import { proc, registryOf, serdes } from './testing.ts';
-
-function records(from: number, count: number): BackendRecord[] {
-  return Array.from({ length: count }, (_, i) => ({
-    topic: 'in',
-    partition: 0,
-    offset: from + i,
-    key: Buffer.from('k'),
-    value: Buffer.from(`v${from + i}`),
-    timestamp: from + i,
-    headers: {},
-  }));
-}
+import type { OutgoingRecord, PartitionOffset } from '../backend/types.ts';
+import { inputRecords as records, logTask } from './testing.ts';
 
 test('after a failed commit a task processes and commits nothing more, and closes without committing', async () => {
-  const topology = new TopologyBuilder('corrupt')
-    .topic({ name: 'in', partitions: 1, key: 'string', value: 'string' })
-    .source('in-src', ['in'])
-    .processor('log', { processor: 'log', parents: ['in-src'] })
-    .build();
   const processed: string[] = [];
   const commits: { records: OutgoingRecord[]; offsets: PartitionOffset[] }[] = [];
   let failNext = true;
-  const task = new StreamTask({
-    topology,
-    subtopology: topology.subtopologies[0]!,
-    partition: 0,
-    registry: registryOf({ log: proc((r) => void processed.push(String(r.value))) }),
-    serdes: topicSerdes(topology, serdes()),
-    clock: new ManualClock(0),
-    output: {
-      commit: async (records, offsets) => {
-        commits.push({ records, offsets });
-        if (failNext) {
-          failNext = false;
-          throw Object.assign(new Error('Failed to find group coordinator'), { retriable: false });
-        }
-      },
-      close: async () => {},
+  const task = logTask(
+    'corrupt',
+    (r) => void processed.push(String(r.value)),
+    async (records, offsets) => {
+      commits.push({ records, offsets });
+      if (failNext) {
+        failNext = false;
+        throw Object.assign(new Error('Failed to find group coordinator'), { retriable: false });
+      }
     },
-    stores: [],
-    startOffsets: [0],
-    endOffsets: [0],
-    maxTaskIdleMs: 0,
-    events: {},
-  });
+  );
   await task.init();
   await assert.rejects(task.enqueue('in', records(0, 2), 2, 2), /Failed to find group coordinator/);
   assert.deepEqual(processed, ['v0', 'v1']);

@@ -7,53 +7,22 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { BackendRecord, PartitionOffset } from '../backend/types.ts';
-import { TopologyBuilder } from '../builder.ts';
-import { ManualClock } from './clock.ts';
-import { topicSerdes } from './serdes.ts';
-import { StreamTask } from './task.ts';
-import { proc, registryOf, serdes } from './testing.ts';
-
-const records = (from: number, count: number): BackendRecord[] =>
-  Array.from({ length: count }, (_, i) => ({
-    topic: 'in',
-    partition: 0,
-    offset: from + i,
-    key: Buffer.from('k'),
-    value: Buffer.from(`v${from + i}`),
-    timestamp: from + i,
-    headers: {},
-  }));
+import type { PartitionOffset } from '../backend/types.ts';
+import type { StreamTask } from './task.ts';
+import { inputRecords as records, logTask } from './testing.ts';
 
 test('a task asked to stop finishes the record in hand, commits what it processed, and takes no more', async () => {
-  const topology = new TopologyBuilder('stopping')
-    .topic({ name: 'in', partitions: 1, key: 'string', value: 'string' })
-    .source('in-src', ['in'])
-    .processor('log', { processor: 'log', parents: ['in-src'] })
-    .build();
   const processed: string[] = [];
   const committed: PartitionOffset[][] = [];
   const holder: { task?: StreamTask } = {};
-  const registry = registryOf({
-    log: proc((r) => {
+  const task = (holder.task = logTask(
+    'stopping',
+    (r) => {
       processed.push(String(r.value));
-      if (processed.length === 3) holder.task!.stopProcessing(); // SIGTERM arrives while the third record is processed
-    }),
-  });
-  const task = (holder.task = new StreamTask({
-    topology,
-    subtopology: topology.subtopologies[0]!,
-    partition: 0,
-    registry,
-    serdes: topicSerdes(topology, serdes()),
-    clock: new ManualClock(0),
-    output: { commit: async (_records, offsets) => void committed.push(offsets), close: async () => {} },
-    stores: [],
-    startOffsets: [0],
-    endOffsets: [0],
-    maxTaskIdleMs: 0,
-    events: {},
-  }));
+      if (processed.length === 3) holder.task!.stopProcessing(); // SIGTERM arrives while the third is processed
+    },
+    async (_records, offsets) => void committed.push(offsets),
+  ));
   await task.init();
   await task.enqueue('in', records(0, 10), 10, 10);
   assert.deepEqual(processed, ['v0', 'v1', 'v2'], 'the rest of the buffer stays unprocessed');

@@ -19,15 +19,20 @@ import type {
   GroupHandler,
   GroupMember,
   GroupOptions,
+  OutgoingRecord,
+  PartitionOffset,
   TransactionalProducer,
 } from '../backend/types.ts';
+import { TopologyBuilder } from '../builder.ts';
 import { defaultStoreOpener, serdeFactory } from '../engine.ts';
 import type { Topology } from '../model.ts';
 import type { Processor, ProcessorContext, StreamRecord } from '../processor.ts';
 import { ProcessorRegistry } from '../registry.ts';
 import { TopologyTestDriver, type TestDriverOptions } from '../test-driver.ts';
 import { StreamsApp, type StreamsAppOptions } from './app.ts';
-import type { SerdeFactory } from './serdes.ts';
+import { ManualClock } from './clock.ts';
+import { topicSerdes, type SerdeFactory } from './serdes.ts';
+import { StreamTask } from './task.ts';
 
 export type Rec = StreamRecord<unknown, unknown>;
 export type Ctx = ProcessorContext<unknown, unknown>;
@@ -155,4 +160,47 @@ export function wrapBackend(inner: Backend, hooks: BackendHooks): Backend {
       return hooks.member ? hooks.member(member) : member;
     },
   };
+}
+
+/** `count` string records of topic `in`, partition 0, from offset `from` (value `v<offset>`, timestamp = offset). */
+export function inputRecords(from: number, count: number): BackendRecord[] {
+  return Array.from({ length: count }, (_, i) => ({
+    topic: 'in',
+    partition: 0,
+    offset: from + i,
+    key: Buffer.from('k'),
+    value: Buffer.from(`v${from + i}`),
+    timestamp: from + i,
+    headers: {},
+  }));
+}
+
+/**
+ * One StreamTask of a topology `in` → processor `log`, driven by hand: the processor is `log`, commits go to
+ * `commit`. For tests of a task's own rules (what it commits, when it stops).
+ */
+export function logTask(
+  name: string,
+  log: (record: Rec) => void,
+  commit: (records: OutgoingRecord[], offsets: PartitionOffset[]) => Promise<void>,
+): StreamTask {
+  const topology = new TopologyBuilder(name)
+    .topic({ name: 'in', partitions: 1, key: 'string', value: 'string' })
+    .source('in-src', ['in'])
+    .processor('log', { processor: 'log', parents: ['in-src'] })
+    .build();
+  return new StreamTask({
+    topology,
+    subtopology: topology.subtopologies[0]!,
+    partition: 0,
+    registry: registryOf({ log: proc(log) }),
+    serdes: topicSerdes(topology, serdes()),
+    clock: new ManualClock(0),
+    output: { commit, close: async () => {} },
+    stores: [],
+    startOffsets: [0],
+    endOffsets: [0],
+    maxTaskIdleMs: 0,
+    events: {},
+  });
 }
