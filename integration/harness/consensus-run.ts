@@ -253,8 +253,15 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
 
     const orderSerde = serdes.topic(name('ordered')).value;
     const byKey = new Map<string, string[]>();
+    // Where each (key, position) was ordered, so a duplicate says which stage doubled it: resolution (twice here)
+    // or an agent (once here, twice in `applied`).
+    const orderedAt = new Map<string, string>();
     for (const r of ordered.records) {
       const d = (await orderSerde.deserialize(name('ordered'), r.value)) as OrderedDecision;
+      const at = `${d.key}@${d.position}`;
+      const here = `${d.proposalId} (instance ${JSON.stringify(d.instance)}, ordered[${r.partition}]@${r.offset})`;
+      assert.equal(orderedAt.get(at), undefined, `resolution ordered ${at} twice: ${orderedAt.get(at)}, then ${here}`);
+      orderedAt.set(at, here);
       const ids = byKey.get(d.key) ?? [];
       ids[d.position - 1] = d.proposalId;
       byKey.set(d.key, ids);
@@ -275,7 +282,8 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
         };
         if (a.agent !== agent) continue;
         const ids = mine.get(a.key) ?? [];
-        assert.equal(ids[a.position - 1], undefined, `${agent} applied ${a.key}@${a.position} twice`);
+        const where = `applied[${r.partition}]@${r.offset}, ordered as ${orderedAt.get(`${a.key}@${a.position}`)}`;
+        assert.equal(ids[a.position - 1], undefined, `${agent} applied ${a.key}@${a.position} twice (${where})`);
         ids[a.position - 1] = a.proposalId;
         mine.set(a.key, ids);
       }

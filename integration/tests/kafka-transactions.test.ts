@@ -152,3 +152,50 @@ test(
     assert.equal(await committedOffset(groupId, input), '10', 'offsets sent in an aborted transaction do not commit');
   },
 );
+
+/** Reads `topic` from `offset` (read_committed) until `last` is seen. */
+async function readFrom(topic: string, offset: string, last: string): Promise<string[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const values: string[] = [];
+  const seen = new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          values.push(`${message.offset}:${message.value?.toString()}`);
+          if (message.value?.toString() === last) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  consumer.seek({ topic, partition: 0, offset });
+  await seen;
+  await consumer.disconnect();
+  return values;
+}
+
+test('read_committed from inside two interleaved aborted transactions sees none of their records', async () => {
+  // kafkajs 2.2.4 entered one aborted transaction per record, in the broker's order: starting inside two of them
+  // (a task resuming from its committed offset, where several tasks' producers write one partition), it returned
+  // the second one's records — found by the broker-kill chaos test as an agent applying a decision twice.
+  // patches/kafkajs+2.2.4.patch orders them and enters every one that has started.
+  const topic = uniqueName('interleaved-aborts');
+  await createTopics(topic);
+  const [p1, p2, p3] = await Promise.all(['a', 'b', 'c'].map((t) => transactionalProducer(uniqueName(`tx-${t}`))));
+  const t1 = await p1!.transaction();
+  await t1.send({ topic, messages: [{ value: 'aborted-1' }] }); // offset 0
+  const t2 = await p2!.transaction();
+  await t2.send({ topic, messages: [{ value: 'aborted-2' }] }); // offset 1
+  await t1.send({ topic, messages: [{ value: 'aborted-1b' }] }); // offset 2
+  await t2.send({ topic, messages: [{ value: 'aborted-2b' }] }); // offset 3
+  await t1.abort(); // marker at 4
+  await t2.abort(); // marker at 5
+  const t3 = await p3!.transaction();
+  await t3.send({ topic, messages: [{ value: 'committed' }] });
+  await t3.commit();
+  for (const from of ['0', '1', '2', '3']) {
+    assert.deepEqual(await readFrom(topic, from, 'committed'), ['6:committed'], `reading from offset ${from}`);
+  }
+  await Promise.all([p1, p2, p3].map((p) => p!.disconnect()));
+});
