@@ -28,7 +28,7 @@ describe('chaos: consensus keeps its promises through process faults', { concurr
         await chaos.ordered(decisions(0.2));
         chaos.signal('replica-1', 'SIGKILL');
         await chaos.ordered(decisions(0.5));
-        chaos.restart('replica-1');
+        await chaos.restart('replica-1');
       },
     });
     assert.ok(logs.filter((l) => l.startsWith('[replica-1]') && l.includes('running on kafka')).length >= 2);
@@ -58,7 +58,7 @@ describe('chaos: consensus keeps its promises through process faults', { concurr
         await chaos.ordered(decisions(0.3));
         chaos.signal('agent-1', 'SIGKILL');
         await chaos.ordered(decisions(0.6));
-        chaos.restart('agent-1');
+        await chaos.restart('agent-1');
       },
     });
   });

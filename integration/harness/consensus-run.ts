@@ -24,8 +24,11 @@ export interface FaultContext {
   /** Resolves once at least n decisions (key, position) are ordered. */
   ordered(n: number): Promise<void>;
   signal(instance: string, signal: NodeJS.Signals): void;
-  /** Starts a stopped or killed process again, with its state directory as it was left. */
-  restart(instance: string): void;
+  /**
+   * Starts a stopped or killed process again, with its state directory as it was left. Resolves once it says it
+   * runs (`running on kafka`); rejects, naming the instance, if it exits first or is not up within two minutes.
+   */
+  restart(instance: string): Promise<void>;
   logs: string[];
   /** Whether the instance's process runs now (the latest one started for it). */
   running(instance: string): boolean;
@@ -103,6 +106,52 @@ function start(
   return child;
 }
 
+/** What a `parley run` process says once it is up: its metrics URL, then that it runs. */
+function announcements(instance: string, child: ChildProcess): { metrics: Promise<string>; running: Promise<void> } {
+  let output = ''; // what it printed until it was up (a line may come in two chunks)
+  const waiting: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  const look = (d: Buffer): void => {
+    output += d.toString();
+    for (const w of [...waiting]) {
+      const match = output.match(w.pattern);
+      if (!match) continue;
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve(match);
+    }
+    if (waiting.length > 0) return;
+    child.stdout!.off('data', look);
+    child.stderr!.off('data', look);
+  };
+  child.stdout!.on('data', look);
+  child.stderr!.on('data', look);
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${instance} exited (${signal ?? `code ${code}`}) before it was up; it printed:\n${output}`)),
+    ),
+  );
+  const said = (pattern: RegExp): Promise<RegExpMatchArray> =>
+    Promise.race([new Promise<RegExpMatchArray>((resolve) => waiting.push({ pattern, resolve })), exited]);
+  const metrics = said(/metrics on (http:\/\/[\d.:]+)\/metrics/).then((m) => m[1]!);
+  const running = said(/ running on \w+ \(state in /).then(() => undefined);
+  // Nobody may wait on one of them (an agent's metrics): an exit must not become an unhandled rejection.
+  metrics.catch(() => undefined);
+  running.catch(() => undefined);
+  exited.catch(() => undefined);
+  return { metrics, running };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`waited ${ms / 1000} s for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const stop = async (child: ChildProcess): Promise<void> => {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -132,6 +181,8 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
   };
   const logs: string[] = [];
   const children = new Map<string, ChildProcess>();
+  // Per process started: resolves with its metrics URL, then once it runs; rejects if it exits before either.
+  const announced = new Map<ChildProcess, { metrics: Promise<string>; running: Promise<void> }>();
   const openClients = new Set<ParleyClient>();
   let finishing = false;
   const launch = (config: string, instance: string, extra: NodeJS.ProcessEnv = {}): void => {
@@ -147,12 +198,25 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
       options.onOutput,
     );
     children.set(instance, child);
+    announced.set(child, announcements(instance, child));
     // Like a supervisor (systemd, Kubernetes): a process that exits on an error of its own is started again.
     child.once('exit', (code, signal) => {
       if (finishing || signal !== null || code === 0 || children.get(instance) !== child) return;
       logs.push(`[harness] ${instance} exited with ${code}: restarting it\n`);
       launch(config, instance, extra);
     });
+  };
+  // The metrics URL of the instance's latest process; one the supervisor replaced while we waited is followed.
+  const latestMetricsUrl = async (instance: string): Promise<string> => {
+    for (;;) {
+      const child = children.get(instance);
+      assert.ok(child, `${instance} was started`);
+      try {
+        return await withTimeout(announced.get(child)!.metrics, 120_000, `${instance} to serve metrics`);
+      } catch (error) {
+        if (children.get(instance) === child) throw error;
+      }
+    }
   };
   const { schemaRegistryUrl, kafkaBrokers } = options.endpoints ?? (await testStack());
   const consensus = withSuffix(await loadEngine(consensusTopologyFile, env), suffix);
@@ -205,10 +269,11 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
     const faults = options.fault?.({
       ordered: (n) => ordered.until(n, 240_000),
       signal: (instance, signal) => void children.get(instance)?.kill(signal),
-      restart: (instance) =>
-        instance.startsWith('agent-')
-          ? launch(agentsFile, instance, { PARLEY_AGENT_ID: instance })
-          : launch(consensusTopologyFile, instance),
+      restart: async (instance) => {
+        if (instance.startsWith('agent-')) launch(agentsFile, instance, { PARLEY_AGENT_ID: instance });
+        else launch(consensusTopologyFile, instance);
+        await withTimeout(announced.get(children.get(instance)!)!.running, 120_000, `${instance} to run again`);
+      },
       logs,
       running: (instance) => {
         const child = children.get(instance);
@@ -228,15 +293,14 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
     const decisions = workload.reduce((n, p) => n + p.keys.length, 0);
     await ordered.until(decisions, options.settleTimeoutMs ?? 240_000);
     await applied.until(2 * decisions, options.settleTimeoutMs ?? 240_000);
-    // Each process serves /metrics (port printed at start): the replicas count what they proposed and committed.
-    const latest = new Map<string, string>(); // the latest start of each replica process
-    for (const [, instance, url] of logs
-      .join('')
-      .matchAll(/\[(replica-\d+)\] metrics on (http:\/\/[\d.:]+)\/metrics/g)) {
-      latest.set(instance!, url!);
-    }
-    assert.equal(latest.size, replicas, 'every replica process serves metrics');
-    const scraped = await Promise.all([...latest.values()].map(async (url) => (await fetch(`${url}/metrics`)).text()));
+    // Each process serves /metrics (its port printed at start): the replicas count what they proposed and
+    // committed. A process restarted by a fault or the supervisor may still be starting: wait for its URL.
+    const scraped = await Promise.all(
+      Array.from({ length: replicas }, async (_, i) => {
+        const url = await latestMetricsUrl(`replica-${i}`);
+        return (await fetch(`${url}/metrics`)).text();
+      }),
+    );
     const sum = (name: string) =>
       scraped.reduce(
         (n, text) =>
