@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { proposals } from '../../examples/fraud-detection/workload.ts';
@@ -361,7 +361,12 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
       .filter((l) => !l.includes('"logger":"kafkajs"'))
       .slice(-80)
       .join('\n');
-    throw new Error(`${(error as Error).message}\n--- last process output ---\n${tail}`, { cause: error });
+    // The whole output, kafkajs lines and PARLEY_DEBUG_GROUP=1 traces included, for what the tail leaves out.
+    const full = join(tmpdir(), `parley-scenario-${suffix}.log`);
+    writeFileSync(full, logs.join(''));
+    throw new Error(`${(error as Error).message}\n--- last process output (all of it: ${full}) ---\n${tail}`, {
+      cause: error,
+    });
   } finally {
     finishing = true;
     // A failed run leaves its clients open (their consumers would keep the test process alive): close them.
