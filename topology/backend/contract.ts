@@ -49,6 +49,9 @@
  * 14. An onBatch rejection is not retried: onError receives that very error once, no further batch is delivered
  *     (counted after stop() resolved), stop() still revokes what the member held, no offset is committed, and the
  *     next member of the group receives the failed batch's records again.
+ * 15. rejoin() called inside onBatch (after commitOffsets of that partition at 1) returns at once; onRevoked runs
+ *     for both held partitions, then onAssigned for both again; afterwards the partition starts at its committed
+ *     offset and the one without a commit from the beginning.
  */
 import { describe, test } from 'node:test';
 import { groupTests } from './contract/groups.ts';

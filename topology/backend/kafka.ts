@@ -118,6 +118,7 @@ class KafkaBackend implements Backend {
       pause: (partitions) => member.pause(partitions),
       resume: (partitions) => member.resume(partitions),
       commitOffsets: (offsets) => member.commitOffsets(offsets),
+      rejoin: () => member.rejoin(),
       // A second stop() (or one after close()) waits for the first: KafkaGroupMember.stop is idempotent.
       stop: async () => {
         await stop();

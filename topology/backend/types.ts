@@ -93,6 +93,13 @@ export interface GroupMember {
   resume(partitions: TopicPartition[]): void;
   /** Commits offsets outside a transaction (at_least_once). */
   commitOffsets(offsets: PartitionOffset[]): Promise<void>;
+  /**
+   * Gives up every partition (onRevoked) and joins the group again, as Kafka Streams does after a
+   * TaskMigratedException: a fenced task may still look assigned to this member, and only a fresh join tells
+   * what it owns now (onAssigned). Returns at once and runs after the batches in flight, so a handler may call it
+   * from onBatch; calling it again while one is pending is harmless. A failure to rejoin fails the member (onError).
+   */
+  rejoin(): void;
   /** Leaves the group; onRevoked runs for every partition still assigned. */
   stop(): Promise<void>;
 }

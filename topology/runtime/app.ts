@@ -185,12 +185,19 @@ export class StreamsApp {
     }
   }
 
+  /**
+   * Closes the fenced task dirty, then rejoins the group (Kafka Streams' handleLostAll plus resubscribe). Waiting
+   * for the next rebalance is not enough: the group may already have handed the partition back to this member,
+   * or never taken it away (a zombie fenced by a peer that then lost it), and the member's assignment diff calls
+   * such a partition kept, so the task would never be created again and its records never processed.
+   */
   async #onMigrated(error: TaskMigratedError): Promise<void> {
     const task = this.#tasks.get(error.taskId);
     this.#tasks.delete(error.taskId);
     this.#migrated.add(error.taskId);
     this.#options.events.taskClosed?.(error.taskId);
     await task?.closeDirty();
+    this.#member?.rejoin();
   }
 
   #fail(error: Error): void {
@@ -303,7 +310,14 @@ export class StreamsApp {
       const task = this.#tasks.get(id);
       if (!task) continue;
       this.#tasks.delete(id);
-      await task.close(await this.#checkpoints(task));
+      try {
+        await task.close(await this.#checkpoints(task));
+      } catch (error) {
+        // Fenced while committing its last work: that work is the new owner's to redo. The other revoked tasks
+        // must still be closed, so this is not thrown.
+        if (!(error instanceof TaskMigratedError)) throw error;
+        await task.closeDirty();
+      }
       this.#options.events.taskClosed?.(id);
     }
     // Forget our pauses of what was taken away, and lift them: a client keeps a partition paused across a

@@ -202,3 +202,49 @@ test('a task that fails to start releases what it opened, so the same state dir 
   assert.deepEqual(second.taskIds(), ['0_0', '0_1']);
   await second.stop();
 });
+
+test('a task fenced while its partition stays assigned is created again and counts on from its last commit', async () => {
+  // A zombie's view: a peer initialised the task's producer (fencing it) and the group then handed the partition
+  // back, or never took it. No rebalance is coming, so only the app's rejoin brings the task back.
+  const backend = new MemoryBackend({ mode: 'manual' });
+  const { topology, registry } = counter('exactly_once', 'rocksdb');
+  const created: string[] = [];
+  const closed: string[] = [];
+  const events = {
+    taskCreated: (id: string) => void created.push(id),
+    taskClosed: (id: string) => void closed.push(id),
+  };
+  const producer = await backend.producer();
+  const produce = async (keys: string[]) => {
+    await producer.send(keys.map((k) => ({ topic: 'in', key: Buffer.from(k), value: Buffer.from('x') })));
+    await backend.runUntilIdle();
+  };
+  const app = appFor({ topology, registry, backend, events }, dirs.dir('fenced'));
+  await app.start();
+  const [a0, a1] = [keyOn(0, 0), keyOn(1, 0)];
+  await produce([a0, a1]);
+  created.length = 0;
+
+  const usurper = await backend.transactionalProducer(`${app.application}-0_0`);
+  await produce([a0, a1]); // 0_0's commit is fenced: its output aborts, the task closes and the app rejoins
+  await produce([a0]);
+  await usurper.close();
+
+  assert.equal(app.state, 'running');
+  assert.ok(closed.includes('0_0'), `0_0 was never closed (closed: ${closed.join(', ')})`);
+  assert.ok(created.includes('0_0'), `0_0 was never created again (created: ${created.join(', ')})`);
+  assert.deepEqual(app.taskIds(), ['0_0', '0_1']);
+  assert.deepEqual(await entries(app, 0), [[a0, 3]]);
+  assert.deepEqual(await entries(app, 1), [[a1, 2]]);
+  const out = text(readAll(backend, 'out'));
+  assert.deepEqual(
+    out.filter((o) => o.startsWith(`${a0}=`)),
+    [`${a0}=0_0:1`, `${a0}=0_0:2`, `${a0}=0_0:3`],
+  );
+  assert.deepEqual(
+    out.filter((o) => o.startsWith(`${a1}=`)),
+    [`${a1}=0_1:1`, `${a1}=0_1:2`],
+  );
+  assert.deepEqual(await backend.committedOffsets('rb', 'in'), [3, 2]);
+  await app.stop();
+});

@@ -3,7 +3,7 @@
  * transactions, two members and hand-over, pause/resume, handler errors (descriptions in ../contract.ts).
  */
 import assert from 'node:assert/strict';
-import { buf, collect, topicSpec, type ContractContext } from './harness.ts';
+import { buf, collect, topicSpec, type Collector, type ContractContext } from './harness.ts';
 import type { ContractTest } from './topics.ts';
 
 const to = (topic: string, partition: number, value: string) => ({
@@ -166,6 +166,60 @@ async function handlerErrorStopsTheMember(ctx: ContractContext): Promise<void> {
   assert.deepEqual([...failing.violations, ...next.violations], []);
 }
 
+async function rejoinAssignsAfresh(ctx: ContractContext): Promise<void> {
+  const { backend, name } = ctx;
+  const topic = name('rejoin');
+  const groupId = name('rejoin-group');
+  await backend.createTopics([topicSpec(topic, 2)]);
+  const producer = await backend.producer();
+  await producer.send([0, 1, 2].flatMap((i) => [to(topic, 0, `p0-${i}`), to(topic, 1, `p1-${i}`)]));
+  await producer.close();
+  const journal: string[] = [];
+  let first: number | undefined; // partition of the batch that asked to rejoin
+  let split = -1; // records delivered before the second assignment
+  let assignments = 0;
+  const reader: Collector = await collect(ctx, {
+    groupId,
+    topics: [topic],
+    readCommitted: true,
+    label: 'm',
+    journal,
+    beforeAssigned: async () => {
+      if (++assignments === 2) split = reader.records.length;
+    },
+    inBatch: async (batch) => {
+      if (first !== undefined) return;
+      first = batch.partition;
+      await reader.member.commitOffsets([{ topic, partition: first, offset: 1 }]);
+      reader.member.rejoin(); // from inside onBatch: must not wait for this batch to return
+    },
+  });
+  const after = (partition: number) => reader.records.slice(split).filter((r) => r.partition === partition);
+  await reader.until('both partitions delivered after the rejoin', () => {
+    if (split < 0 || reader.owned.size < 2) return false;
+    return after(first!).length >= 2 && after(1 - first!).length >= 3;
+  });
+  await reader.member.stop();
+  const other = 1 - first!;
+  assert.deepEqual(
+    journal.slice(0, 6).map((entry) => entry.replace(topic, 't')),
+    ['m assigned t/0', 'm assigned t/1', 'm revoked t/0', 'm revoked t/1', 'm assigned t/0', 'm assigned t/1'],
+    'everything revoked, then everything assigned again',
+  );
+  assert.deepEqual(
+    after(first!).map((r) => r.offset),
+    [1, 2],
+    'the rejoining partition starts at its committed offset',
+  );
+  assert.deepEqual(
+    after(other).map((r) => r.offset),
+    [0, 1, 2],
+    'a partition without a commit starts from the beginning',
+  );
+  assert.deepEqual(reader.errors, []);
+  assert.deepEqual(reader.violations, []);
+}
+
 export const groupTests: ContractTest[] = [
   {
     title: 'a group delivers every record once, in offset order, after onAssigned resolved',
@@ -183,5 +237,9 @@ export const groupTests: ContractTest[] = [
   {
     title: 'a handler error stops the member, reaches onError, and leaves the batch unconsumed',
     run: handlerErrorStopsTheMember,
+  },
+  {
+    title: 'rejoin() from inside onBatch revokes everything and assigns it afresh from the committed offsets',
+    run: rejoinAssignsAfresh,
   },
 ];

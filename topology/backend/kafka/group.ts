@@ -20,6 +20,10 @@
  * forgot us) means the old assignment may have had another owner meanwhile: everything is revoked and assigned
  * afresh, from the committed offsets.
  *
+ * rejoin() is the way back after the handler learned that it was fenced: it revokes everything, leaves, and joins
+ * as a new member, so whatever the coordinator assigns now is assigned afresh (a fenced partition the diff would
+ * call "kept" gets a new task instead of none).
+ *
  * Errors: a rejected onBatch/onAssigned/onRevoked is not retried. kafkajs would re-deliver the batch forever
  * (its runner retries, then restarts the consumer), hiding a bug or a poison record. Instead the member fails:
  * nothing more is delivered, the failed batch's offset is not resolved, the consumer leaves the group (so the
@@ -89,6 +93,7 @@ export class KafkaGroupMember implements GroupMember {
   #failed = false;
   #disconnecting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
+  #rejoining: Promise<void> | undefined;
 
   constructor(kafka: Kafka, options: GroupOptions, settings: GroupSettings) {
     this.groupId = options.groupId;
@@ -132,16 +137,47 @@ export class KafkaGroupMember implements GroupMember {
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart) this.#fail(toBackendError(payload.error, `consumer of group ${this.groupId}`));
       });
-      await consumer.run({
-        autoCommit: false, // offsets are committed by commitOffsets or inside transactions
-        eachBatchAutoResolve: false, // a skipped (paused, stopping) batch must be fetched again
-        partitionsConsumedConcurrently: this.#settings.partitionsConsumedConcurrently,
-        eachBatch: (payload) => this.#eachBatch(payload),
-      });
+      await this.#run();
     } catch (error) {
       await consumer.disconnect().catch(() => undefined);
       throw toBackendError(error, `joining group ${this.groupId}`);
     }
+  }
+
+  #run(): Promise<void> {
+    return this.#consumer.run({
+      autoCommit: false, // offsets are committed by commitOffsets or inside transactions
+      eachBatchAutoResolve: false, // a skipped (paused, stopping) batch must be fetched again
+      partitionsConsumedConcurrently: this.#settings.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    });
+  }
+
+  rejoin(): void {
+    if (this.#state !== 'running' || this.#rejoining) return;
+    this.#rejoining = this.#rejoin()
+      .catch((error: unknown) => this.#fail(toBackendError(error, `rejoining group ${this.groupId}`)))
+      .finally(() => (this.#rejoining = undefined));
+  }
+
+  /**
+   * kafkajs has no unsubscribe; stopping the runner (it waits for eachBatch calls to return, then leaves the
+   * group) and running it again is its way to join as a new member. Not awaited by whoever asked for it: it may
+   * be inside eachBatch, which stopping waits for.
+   */
+  async #rejoin(): Promise<void> {
+    debug(() => `rejoin ${this.#memberId ?? '(no member id)'}`);
+    await this.#consumer.stop();
+    await this.#callbacks;
+    if (this.#state !== 'running') return; // stop() came meanwhile and revokes what is left
+    const owned = [...this.#owned.values()];
+    this.#owned = new Map();
+    this.#ready.clear();
+    this.#positions.clear();
+    this.#memberId = undefined;
+    if (owned.length > 0) await this.#handler.onRevoked(owned);
+    if (this.#state !== 'running') return;
+    await this.#run();
   }
 
   #onGroupJoin(memberId: string, assignment: Record<string, number[]>): void {
@@ -348,6 +384,7 @@ export class KafkaGroupMember implements GroupMember {
       }
     }
     await Promise.allSettled(this.#inFlight);
+    await this.#rejoining;
     await this.#callbacks;
     const owned = [...this.#owned.values()];
     this.#owned = new Map();

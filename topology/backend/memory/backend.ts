@@ -195,6 +195,15 @@ export class MemoryBackend implements Backend {
       commitOffsets: async (offsets) => {
         group.commit(offsets);
       },
+      // An eager rebalance revokes everything and assigns afresh, which is what a rejoin amounts to here.
+      rejoin: () => {
+        if (member.stopped || member.failed) return;
+        this.#rebalance(group).catch((error: unknown) => {
+          member.failed = true;
+          if (!member.handler.onError) throw error;
+          member.handler.onError(error);
+        });
+      },
       stop: async () => {
         if (member.stopped) return;
         member.stopped = true;
@@ -205,15 +214,17 @@ export class MemoryBackend implements Backend {
   }
 
   #rebalances = new Map<string, Promise<void>>();
+  /** Rebalances not finished yet, of any group: runUntilIdle waits for them (one may follow a rejoin()). */
+  readonly #rebalancing = new Set<Promise<void>>();
 
   /** Eager rebalance: every member gives up everything, then the new assignment is handed out. Serialised. */
   #rebalance(group: GroupState): Promise<void> {
     const previous = this.#rebalances.get(group.groupId) ?? Promise.resolve();
     const next = previous.then(() => this.#doRebalance(group));
-    this.#rebalances.set(
-      group.groupId,
-      next.catch(() => undefined),
-    );
+    const settled = next.catch(() => undefined);
+    this.#rebalances.set(group.groupId, settled);
+    this.#rebalancing.add(settled);
+    void settled.then(() => this.#rebalancing.delete(settled));
     return next;
   }
 
@@ -314,7 +325,7 @@ export class MemoryBackend implements Backend {
     this.kick();
   }
 
-  /** Delivers until nothing is deliverable and nothing is in flight (manual mode's driver; works in auto too). */
+  /** Delivers until nothing is deliverable and no delivery or rebalance is in flight (manual mode's driver; works in auto too). */
   async runUntilIdle(): Promise<void> {
     for (;;) {
       const ready = this.#deliverable();
@@ -323,8 +334,8 @@ export class MemoryBackend implements Backend {
         await this.#deliver(ready[pick]!);
         continue;
       }
-      if (this.#inFlight.size === 0) return;
-      await Promise.race(this.#inFlight);
+      if (this.#inFlight.size === 0 && this.#rebalancing.size === 0) return;
+      await Promise.race([...this.#inFlight, ...this.#rebalancing]);
     }
   }
 
