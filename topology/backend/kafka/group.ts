@@ -94,6 +94,11 @@ export class KafkaGroupMember implements GroupMember {
   #disconnecting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #rejoining: Promise<void> | undefined;
+  /**
+   * kafkajs's runner is stopped (a rejoin, or a crash it restarts from) and has not joined again: there is no
+   * consumer group to seek in until the next GROUP_JOIN, which comes with a new member id and assigns afresh.
+   */
+  #runnerStopped = false;
 
   constructor(kafka: Kafka, options: GroupOptions, settings: GroupSettings) {
     this.groupId = options.groupId;
@@ -134,6 +139,7 @@ export class KafkaGroupMember implements GroupMember {
           highWatermark: Number(payload.highWatermark),
         });
       });
+      consumer.on(consumer.events.STOP, () => (this.#runnerStopped = true));
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart) this.#fail(toBackendError(payload.error, `consumer of group ${this.groupId}`));
       });
@@ -167,6 +173,7 @@ export class KafkaGroupMember implements GroupMember {
    */
   async #rejoin(): Promise<void> {
     debug(() => `rejoin ${this.#memberId ?? '(no member id)'}`);
+    this.#runnerStopped = true;
     await this.#consumer.stop();
     await this.#callbacks;
     if (this.#state !== 'running') return; // stop() came meanwhile and revokes what is left
@@ -181,6 +188,7 @@ export class KafkaGroupMember implements GroupMember {
   }
 
   #onGroupJoin(memberId: string, assignment: Record<string, number[]>): void {
+    this.#runnerStopped = false;
     if (this.#state !== 'running') return;
     const next = flatten(assignment);
     debug(() => `join ${memberId} ${JSON.stringify(assignment)}`);
@@ -201,7 +209,9 @@ export class KafkaGroupMember implements GroupMember {
         // partition without a committed offset (a restarted app once found such partitions at their end).
         for (const start of starts ?? []) {
           const key = tpKey(start);
-          if (!this.#owned.has(key)) continue;
+          // A stopped runner has no consumer group to seek in ("consumer#run must be called first"); the next
+          // join revokes this assignment anyway and assigns afresh.
+          if (!this.#owned.has(key) || this.#runnerStopped) continue;
           this.#positions.set(key, start.offset);
           debug(() => `seek ${key} to ${start.offset} (onAssigned)`);
           this.#consumer.seek({ topic: start.topic, partition: start.partition, offset: String(start.offset) });
