@@ -167,9 +167,13 @@ export class Replica {
     if (!due) return;
     for (const [key, deadline] of [...s.deadlines]) {
       if (deadline > s.now) continue;
-      // Also when this replica coordinates it: replies may have been lost, and a new ballot starts over.
-      s.deadlines.set(key, s.now + s.recoveryDelay(parseInstanceKey(key)));
-      startRecovery(s, parseInstanceKey(key));
+      // Also when this replica coordinates it: replies may have been lost, and a new ballot starts over. Each
+      // further attempt waits longer (recoveryRetryDelay), so a slow round is not preempted forever.
+      const id = parseInstanceKey(key);
+      const attempt = (s.recoveryAttempts.get(key) ?? 0) + 1;
+      s.recoveryAttempts.set(key, attempt);
+      s.deadlines.set(key, s.now + s.recoveryRetryDelay(id, attempt));
+      startRecovery(s, id);
     }
   }
 

@@ -119,6 +119,8 @@ export class ReplicaState {
   readonly coordinating = new Map<InstanceKey, Coordination>();
   /** Tick at which an uncommitted instance becomes eligible for recovery. */
   readonly deadlines = new Map<InstanceKey, number>();
+  /** Recoveries this replica started per uncommitted instance, for their backoff (recoveryRetryDelay). Volatile. */
+  readonly recoveryAttempts = new Map<InstanceKey, number>();
   now = 0;
   /** TryPreAccept recoveries deferred, each on the uncommitted instance that blocked it (§4.4). Volatile. */
   readonly deferredOn = new Map<InstanceKey, InstanceKey>();
@@ -178,6 +180,20 @@ export class ReplicaState {
   }
 
   /**
+   * Ticks until this replica tries again after starting its `attempt`-th recovery of an instance: recoveryDelay
+   * doubled per attempt (up to 8×), plus up to one timeout of jitter drawn from (self, instance, attempt). A fixed
+   * delay livelocks once a Prepare-Accept round takes longer than it: every retry raises the ballot over the round
+   * still in flight, its replies are then ignored, and replicas whose delays coincide preempt each other (a real
+   * stack under load did this: ballots rose for a minute and the instance never committed). Growing delays let a
+   * round finish; the jitter keeps two recoverers from firing together. Deterministic, so runs replay.
+   */
+  recoveryRetryDelay(id: InstanceId, attempt: number): number {
+    const timeout = this.config.recoveryTimeoutTicks;
+    const jitter = fnv1a(`${this.self}/${instanceKey(id)}/${attempt}`) % Math.max(1, timeout);
+    return this.recoveryDelay(id) * 2 ** Math.min(attempt, 3) + jitter;
+  }
+
+  /**
    * A new membership from the guardrail (a member replaced under a new id, §4.7). Quorums follow its size. A
    * replica left out retires: what it voted stays in its records, but it takes part in nothing from now on.
    */
@@ -188,6 +204,7 @@ export class ReplicaState {
     this.retired = true;
     this.coordinating.clear();
     this.deadlines.clear();
+    this.recoveryAttempts.clear();
   }
 
   others(): ReplicaId[] {
@@ -212,6 +229,7 @@ export class ReplicaState {
     this.#changed.set(key, record);
     if (record.status === 'committed') {
       this.deadlines.delete(key);
+      this.recoveryAttempts.delete(key);
       if (previous?.status !== 'committed') this.#committed.push(record);
     } else if (!this.deadlines.has(key)) {
       this.deadlines.set(key, this.now + this.recoveryDelay(record.id));
@@ -319,4 +337,11 @@ export class ReplicaState {
     assert(compareBallots(next, current) > 0, 'a recovery ballot must exceed the promised one');
     return next;
   }
+}
+
+/** 32-bit FNV-1a: a cheap, stable hash for deterministic jitter. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
