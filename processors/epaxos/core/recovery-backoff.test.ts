@@ -14,13 +14,16 @@ function runSlow(options: { n: number; timeout: number; delay: number; maxTicks:
   const c = new Cluster({ n: options.n, recoveryTimeoutTicks: options.timeout });
   const id = c.propose('r0', [command('a', 'k')]);
   const sentAt = new Map<number, number>();
-  for (let now = 0; now < options.maxTicks; now++) {
+  const stamp = (now: number) => {
     for (const flight of c.pool) if (!sentAt.has(flight.seq)) sentAt.set(flight.seq, now);
+  };
+  for (let now = 0; now < options.maxTicks; now++) {
+    stamp(now); // what the last tick sent
     for (;;) {
       const due = c.pool.findIndex((f) => sentAt.get(f.seq)! + options.delay <= now);
       if (due < 0) break;
       c.deliver(due);
-      for (const flight of c.pool) if (!sentAt.has(flight.seq)) sentAt.set(flight.seq, now);
+      stamp(now);
     }
     if (c.ids.every((r) => c.committedAt(r, id))) return now;
     c.tick();

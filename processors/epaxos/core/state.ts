@@ -183,8 +183,8 @@ export class ReplicaState {
    * Ticks until this replica tries again after starting its `attempt`-th recovery of an instance: recoveryDelay
    * doubled per attempt (up to 8×), plus up to one timeout of jitter drawn from (self, instance, attempt). A fixed
    * delay livelocks once a Prepare-Accept round takes longer than it: every retry raises the ballot over the round
-   * still in flight, its replies are then ignored, and replicas whose delays coincide preempt each other (a real
-   * stack under load did this: ballots rose for a minute and the instance never committed). Growing delays let a
+   * still in flight, its replies are then ignored, and replicas whose delays coincide preempt each other (the real
+   * stack under CI load did this: ballots kept rising and the instance never committed). Growing delays let a
    * round finish; the jitter keeps two recoverers from firing together. Deterministic, so runs replay.
    */
   recoveryRetryDelay(id: InstanceId, attempt: number): number {

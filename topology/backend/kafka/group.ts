@@ -173,8 +173,7 @@ export class KafkaGroupMember implements GroupMember {
    */
   async #rejoin(): Promise<void> {
     debug(() => `rejoin ${this.#memberId ?? '(no member id)'}`);
-    this.#runnerStopped = true;
-    await this.#consumer.stop();
+    await this.#consumer.stop(); // emits STOP: #runnerStopped until the next join
     await this.#callbacks;
     if (this.#state !== 'running') return; // stop() came meanwhile and revokes what is left
     const owned = [...this.#owned.values()];

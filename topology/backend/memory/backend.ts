@@ -198,11 +198,7 @@ export class MemoryBackend implements Backend {
       // An eager rebalance revokes everything and assigns afresh, which is what a rejoin amounts to here.
       rejoin: () => {
         if (member.stopped || member.failed) return;
-        this.#rebalance(group).catch((error: unknown) => {
-          member.failed = true;
-          if (!member.handler.onError) throw error;
-          member.handler.onError(error);
-        });
+        this.#rebalance(group).catch((error: unknown) => failMember(member, error));
       },
       stop: async () => {
         if (member.stopped) return;
@@ -301,9 +297,7 @@ export class MemoryBackend implements Backend {
     } catch (error) {
       // Not retried (a handler that failed once would likely fail again): the member stops delivering and
       // its batch stays unconsumed for whoever owns the partition next.
-      member.failed = true;
-      if (!member.handler.onError) throw error;
-      member.handler.onError(error);
+      failMember(member, error);
     } finally {
       member.inFlight.delete(key);
       this.kick();
@@ -371,4 +365,11 @@ export class MemoryBackend implements Backend {
     await Promise.allSettled(this.#inFlight);
     for (const wake of this.#waiters) wake();
   }
+}
+
+/** The member stops delivering and tells its handler; without onError the error is thrown (kafkajs does too). */
+function failMember(member: MemberState, error: unknown): void {
+  member.failed = true;
+  if (!member.handler.onError) throw error;
+  member.handler.onError(error);
 }
