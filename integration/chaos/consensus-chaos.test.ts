@@ -17,6 +17,14 @@ const total = Number(process.env['PARLEY_CHAOS_PROPOSALS'] ?? 1500);
 // Decisions (key, position) a run orders: roughly 1.1 per proposal with the example's two-key transfers.
 const decisions = (share: number) => Math.floor(total * share);
 
+/**
+ * The workload keeps the client's contract as an application would: a proposal not ordered within its 3 attempts
+ * is proposed again under its id (applied at most once). The promises checked are 0 lost, 0 duplicated and agents
+ * in agreement, not a deadline: under CI load, tasks moving between the replicas at start-up (each move a restore)
+ * once ordered the first proposal after its client had given up, and both agents applied it once.
+ */
+const repropose = { attempts: 3, backoffMs: 2_000 };
+
 describe('chaos: consensus keeps its promises through process faults', { concurrency: 1 }, () => {
   test('SIGKILL a replica mid-batch, restart it later', { timeout: 420_000 }, async () => {
     const { logs } = await runConsensusScenario({
@@ -24,6 +32,7 @@ describe('chaos: consensus keeps its promises through process faults', { concurr
       conflict: 0.02,
       total,
       attemptTimeoutMs: 15_000,
+      repropose,
       fault: async (chaos) => {
         await chaos.ordered(decisions(0.2));
         chaos.signal('replica-1', 'SIGKILL');
@@ -40,6 +49,7 @@ describe('chaos: consensus keeps its promises through process faults', { concurr
       conflict: 0.02,
       total,
       attemptTimeoutMs: 15_000,
+      repropose,
       fault: async (chaos) => {
         await chaos.ordered(decisions(0.2));
         chaos.signal('replica-2', 'SIGSTOP');
@@ -54,6 +64,7 @@ describe('chaos: consensus keeps its promises through process faults', { concurr
       replicas: 3,
       conflict: 0.02,
       total,
+      repropose,
       fault: async (chaos) => {
         await chaos.ordered(decisions(0.3));
         chaos.signal('agent-1', 'SIGKILL');
