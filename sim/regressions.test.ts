@@ -67,3 +67,17 @@ describe('kept schedules (sim/regressions/)', () => {
     });
   }
 });
+
+test('TryPreAccept: a committed later instance of the same leader accounts for its older ones (N=5, seed 11685)', () => {
+  // The kept schedule stops where r3 receives the TryPreAccept for r0.0 with deps [r2.0, r2.1, r3.1]. r3 knows
+  // r3.0 (k1, committed) and r3.1 (k1, committed, deps naming r3.0): r3.1 stands for r3.0, so the deps do account
+  // for it. Refusing with r3.0 as a committed conflict sent the recoverer to plain Phase 1 with seq 5 while r0 had
+  // fast-committed seq 4: the same instance committed twice with different attributes.
+  const file = fileURLToPath(new URL('./regressions/trypreaccept-stand-in-covers-older-n5.json', import.meta.url));
+  const schedule = loadSchedule(file);
+  const result = replay({ ...defaultSimOptions, seed: schedule.seed, trace: true, traceCapacity: 100_000 }, schedule);
+  const replies = result.trace.filter((t) => t.includes('deliver TryPreAcceptReply r3->r1 r0.0'));
+  assert.equal(replies.length, 1, result.trace.slice(-40).join('\n'));
+  assert.ok(replies[0]!.endsWith(' ok'), replies[0]);
+  assert.deepEqual(result.violations, []);
+});
