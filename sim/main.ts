@@ -1,14 +1,17 @@
 /**
  * npm run sim -- [--seeds N] [--start S] [--seed S] [--schedule FILE] [--n 3|5] [--proposals P] [--keys K]
  *                [--unsafe-fast-quorum] [--unsafe-skip-join] [--off skew,leases,modeSwitches,epochBumps,rejoins]
- *                [--no-shrink] [--trace-lines L] [--quiet]
- * Runs seeded simulations and reports simulated commands per second. A failing seed prints its violations and its
+ *                [--no-shrink] [--trace-lines L] [--quiet] [--jobs J]
+ * Runs seeded simulations and reports simulated commands per second, the seeds spread over J worker threads
+ * (default: one per core; seeds are independent, so how many threads ran them changes no run). A failing seed prints its violations and its
  * fault plan, then is shrunk to a minimal schedule (shrink.ts) whose trace is printed and saved under .sim/, with
  * the commands that replay the seed and the schedule.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { faultFamilies, type FaultFamily } from './faults.ts';
 import { loadSchedule, saveSchedule } from './schedule.ts';
+import { runSeeds, type SeedFailure } from './seeds.ts';
 import { shrink } from './shrink.ts';
 import { defaultSimOptions, replay, simulate, type SimOptions, type SimResult } from './simulate.ts';
 
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     'no-shrink': { type: 'boolean', default: false },
     'trace-lines': { type: 'string', default: '60' },
     quiet: { type: 'boolean', default: false },
+    jobs: { type: 'string', default: String(availableParallelism()) },
   },
 });
 
@@ -59,12 +63,12 @@ const options = (seed: number, trace: boolean): SimOptions => ({
 
 const indent = (lines: string[]): string => lines.map((t) => `    ${t}`).join('\n');
 
-function report(result: SimResult): void {
+function report(result: Pick<SimResult, 'violations'>): void {
   for (const v of result.violations.slice(0, 10)) console.log(`  ${v.invariant}: ${v.detail}`);
 }
 
 /** Shrinks a failing seed, prints the minimal schedule's trace and saves the schedule. */
-function explain(seed: number, result: SimResult): void {
+function explain(seed: number, result: Pick<SimResult, 'violations'>): void {
   const recorded = simulate({ ...options(seed, false), record: true });
   const invariant = result.violations[0]!.invariant;
   const started = performance.now();
@@ -100,29 +104,66 @@ if (values.schedule) {
 }
 
 const first = Number(values.seed ?? values.start);
-const count = values.seed ? 1 : Number(values.seeds);
+const jobs = Number(values.jobs);
+if (!Number.isInteger(jobs) || jobs < 1) {
+  console.error(`--jobs ${values.jobs}: expected a whole number of threads, at least 1`);
+  process.exit(2);
+}
+const replayCommand = (seed: number): string => `  replay: npm run sim -- --seed ${seed} --n ${n}${flags}`;
 const started = performance.now();
 let commands = 0;
-let failures = 0;
-for (let seed = first; seed < first + count; seed++) {
-  const result = simulate(options(seed, count === 1));
-  commands += result.commands;
-  if (result.violations.length > 0) {
-    failures++;
+let failures: SeedFailure[];
+let threads = 1;
+if (values.seed) {
+  // One seed, traced as it runs: what a failure's report prints comes from this very run.
+  const seed = first;
+  const result = simulate(options(seed, true));
+  commands = result.commands;
+  failures = result.violations.length > 0 ? [{ seed, plan: result.plan, violations: result.violations }] : [];
+  if (failures.length > 0) {
     console.log(`seed ${seed} FAILED (N=${n}): ${result.plan}`);
     report(result);
-    if (values.quiet) console.log(`  replay: npm run sim -- --seed ${seed} --n ${n}${flags}`);
+    if (values.quiet) console.log(replayCommand(seed));
     else if (values['no-shrink']) {
-      const trace = count === 1 ? result.trace : simulate(options(seed, true)).trace;
-      console.log(`  trace (last events):\n${indent(trace.slice(-traceLines))}`);
-      console.log(`  replay: npm run sim -- --seed ${seed} --n ${n}${flags}`);
+      console.log(`  trace (last events):\n${indent(result.trace.slice(-traceLines))}`);
+      console.log(replayCommand(seed));
     } else explain(seed, result);
   }
-  if ((seed - first + 1) % 500 === 0) process.stderr.write(`… ${seed - first + 1}/${count} seeds\n`);
+} else {
+  const count = Number(values.seeds);
+  let reported = 0;
+  ({ commands, failures, threads } = await runSeeds({
+    base: options(0, false),
+    first,
+    count,
+    jobs,
+    onChunk: (chunk, done) => {
+      // Each failure as soon as it is found (a long run shows them while it goes on); shrinking waits for the end.
+      for (const f of chunk.failures) {
+        console.log(`seed ${f.seed} FAILED (N=${n}): ${f.plan}`);
+        report(f);
+        console.log(replayCommand(f.seed));
+      }
+      if (Math.floor(done / 500) > reported) {
+        reported = Math.floor(done / 500);
+        process.stderr.write(`… ${done}/${count} seeds\n`);
+      }
+    },
+  }));
+  if (!values.quiet) {
+    for (const f of failures) {
+      console.log(`seed ${f.seed}, in detail:`);
+      if (values['no-shrink']) {
+        const trace = simulate(options(f.seed, true)).trace;
+        console.log(`  trace (last events):\n${indent(trace.slice(-traceLines))}`);
+      } else explain(f.seed, f);
+    }
+  }
 }
 const seconds = (performance.now() - started) / 1000;
+const seeds = values.seed ? 1 : Number(values.seeds);
 console.log(
-  `${count} seeds, N=${n}: ${failures} failed; ${commands} simulated commands in ${seconds.toFixed(1)} s ` +
-    `(${Math.round(commands / seconds)} commands/s)`,
+  `${seeds} seeds, N=${n}: ${failures.length} failed; ${commands} simulated commands in ${seconds.toFixed(1)} s ` +
+    `(${Math.round(commands / seconds)} commands/s on ${threads} thread${threads === 1 ? '' : 's'})`,
 );
-process.exitCode = failures > 0 ? 1 : 0;
+process.exitCode = failures.length > 0 ? 1 : 0;
