@@ -214,11 +214,11 @@ function startTryPreAccept(
 }
 
 /**
- * An interfering instance in this log that γ's recovered attributes would contradict (§4.4): neither accounts for
- * the other, or γ's deps do but not with a lower seq. `committed` is claimed only when that is certain, for the
- * recoverer then takes plain Phase 1 (γ cannot have been fast-committed with these attributes); when a stand-in
- * may account for it but this replica cannot tell yet, the conflict is reported uncommitted and the recoverer
- * waits (liveness, not safety).
+ * An interfering instance in this log that γ's recovered attributes would contradict (§4.4): γ's deps name it
+ * with a seq not below γ's, or neither accounts for the other. `committed` is claimed only when that is certain,
+ * for the recoverer then takes plain Phase 1 (γ cannot have been fast-committed with these attributes: the seq
+ * guard fast-commits only over committed deps, whose seq is final); when a stand-in may account for it but this
+ * replica cannot tell yet, the conflict is reported uncommitted and the recoverer waits (liveness, not safety).
  */
 function tryConflict(s: ReplicaState, id: InstanceId, commands: Command[], attributes: Attributes) {
   const key = instanceKey(id);
@@ -226,22 +226,26 @@ function tryConflict(s: ReplicaState, id: InstanceId, commands: Command[], attri
   for (const [otherKey, other] of s.instances) {
     if (otherKey === key || other.status === 'none' || !other.commands.some((cmd) => cmd.keys.some((k) => keys.has(k))))
       continue;
+    const conflict = { instance: otherKey, committed: other.status === 'committed' };
     const inDeps = accountsFor(s, attributes.deps, other.id, keysOf(other.commands));
-    if (inDeps === true) {
-      if (other.attributes.seq < attributes.seq) continue;
-    } else {
-      const seen = accountsFor(s, other.attributes.deps, id, keys);
-      if (seen === true) continue;
-      if (inDeps === 'maybe' || seen === 'maybe') return { instance: otherKey, committed: false };
+    if (inDeps === 'named') {
+      if (other.attributes.seq >= attributes.seq) return conflict;
+      continue;
     }
-    return { instance: otherKey, committed: other.status === 'committed' };
+    // Reached through a committed stand-in: its seq orders nothing against γ's (only a cycle's members are ordered
+    // by seq, and the stand-in's final deps lead there), and the seq guard does not cover it.
+    if (inDeps === 'stand-in') continue;
+    const seen = accountsFor(s, other.attributes.deps, id, keys);
+    if (seen === 'named' || seen === 'stand-in') continue;
+    if (inDeps === 'maybe' || seen === 'maybe') return { ...conflict, committed: false };
+    return conflict;
   }
   return undefined;
 }
 
 /**
- * Whether `deps` account for `target`: they name it, or a later instance of its leader committed with a command
- * on a key it has, which stands for its leader's older instances on that key (compact deps, state.ts
+ * How `deps` account for `target`: they name it, or they name a later instance of its leader committed with a
+ * command on a key it has, which stands for its leader's older instances on that key (compact deps, state.ts
  * localAttributes: its final deps reach them). 'maybe' when they name a later instance of the leader that this
  * replica does not know committed: it may be such a stand-in (found at N=5, seed 11685: r3 counted r3.0 as unseen
  * by deps that named r3.1, the recoverer took plain Phase 1, and r0.0 committed with two seqs).
@@ -251,19 +255,19 @@ function accountsFor(
   deps: readonly InstanceKey[],
   target: InstanceId,
   targetKeys: Iterable<string>,
-): boolean | 'maybe' {
+): 'named' | 'stand-in' | 'maybe' | undefined {
   const targetKey = instanceKey(target);
+  if (deps.includes(targetKey)) return 'named';
   const onKeys = new Set(targetKeys);
   let maybe = false;
   for (const dep of deps) {
-    if (dep === targetKey) return true;
     const later = parseInstanceKey(dep);
     if (later.replica !== target.replica || later.slot <= target.slot) continue;
     const record = s.instances.get(dep);
     if (record?.status !== 'committed') maybe = true;
-    else if (record.commands.some((cmd) => cmd.keys.some((k) => onKeys.has(k)))) return true;
+    else if (record.commands.some((cmd) => cmd.keys.some((k) => onKeys.has(k)))) return 'stand-in';
   }
-  return maybe ? 'maybe' : false;
+  return maybe ? 'maybe' : undefined;
 }
 
 export function onTryPreAccept(s: ReplicaState, m: TryPreAccept): void {
