@@ -1,15 +1,20 @@
 /**
- * Chaos (issue #7): a conflict burst that drops the fast-path ratio while the consensus workload runs. The
- * replicas' mode controllers must switch the guardrail to slow for the burst, and back to fast once it is over;
- * the run must still end with 0 lost and 0 duplicated decisions and both agents in agreement
+ * Chaos (issue #7): a conflict burst that drops the fast-path ratio while the consensus workload runs: the
+ * replicas' `epaxos_fast_path_success_ratio` gauge, scraped during the burst, must fall under the seed's 0.90
+ * alert line, and their mode controllers must switch the guardrail to slow for the burst, and back to fast once
+ * it is over. The run must still end with 0 lost and 0 duplicated decisions and both agents in agreement
  * (runConsensusScenario checks that). The other faults have files of their own here; see integration/README.md.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EtcdGuardrail } from '../../guardrail/index.ts';
 import { runConsensusScenario } from '../harness/consensus-run.ts';
-import { testStack } from '../harness/index.ts';
-import { total } from './process-faults.ts';
+import { eventually, testStack } from '../harness/index.ts';
+import { decisions, total } from './process-faults.ts';
+
+/** Each replica's `epaxos_fast_path_success_ratio` in a scrape (absent while none of its commits tried). */
+const ratios = (text: string): number[] =>
+  [...text.matchAll(/^epaxos_fast_path_success_ratio\{[^}]*\} ([\d.eE+-]+)$/gm)].map((m) => Number(m[1]));
 
 test(
   'a conflict burst drops the fast-path ratio: the guardrail goes slow, and fast again after it',
@@ -20,13 +25,31 @@ test(
     // path, so instances here hold 5 commands at most (many more of them, concurrent), the burst is long, and
     // one low sample switches (window 0); the last third has no conflict at all.
     const burst = Math.floor((2 * total) / 3);
+    // What an operator's alert reads (the seed: < 0.90 is partition suspicion), scraped while the burst runs:
+    // about 0.73 of the decisions are the burst's, so at 0.3 it is well under way.
+    let lowest = Number.POSITIVE_INFINITY;
     const { cluster, logs } = await runConsensusScenario({
       replicas: 3,
       conflict: 1,
       conflictAfter: { from: burst, conflict: 0 },
       total,
       processEnv: { PARLEY_MODE_WINDOW_MS: '0', PARLEY_BATCH_COMMANDS_MAX: '5' },
+      fault: async (chaos) => {
+        await chaos.ordered(decisions(0.3));
+        await eventually(
+          'a replica whose epaxos_fast_path_success_ratio is under 0.9 during the burst',
+          async () => {
+            const scraped = await Promise.all([0, 1, 2].map((i) => chaos.scrape(`replica-${i}`)));
+            lowest = Math.min(lowest, ...scraped.flatMap(ratios));
+            return lowest;
+          },
+          (value) => value < 0.9,
+          60_000,
+        );
+      },
     });
+    console.log(`lowest epaxos_fast_path_success_ratio scraped during the burst: ${lowest}`);
+    assert.ok(lowest < 0.9, `the fast-path ratio dropped to ${lowest}`);
     const guardrail = new EtcdGuardrail({
       endpoints: (await testStack()).etcdEndpoints,
       cluster,

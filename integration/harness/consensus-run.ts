@@ -32,6 +32,8 @@ export interface FaultContext {
   logs: string[];
   /** Whether the instance's process runs now (the latest one started for it). */
   running(instance: string): boolean;
+  /** The instance's /metrics as Prometheus scrapes it (its latest process, once that serves them). */
+  scrape(instance: string): Promise<string>;
 }
 
 /** How one instance's process is started differently: a command prefix (`ip netns exec …`), extra environment. */
@@ -279,6 +281,7 @@ export async function runConsensusScenario(options: ScenarioOptions): Promise<Sc
         const child = children.get(instance);
         return child !== undefined && child.exitCode === null && child.signalCode === null;
       },
+      scrape: async (instance) => (await fetch(`${await latestMetricsUrl(instance)}/metrics`)).text(),
     });
     // Each client keeps a window of proposals in flight, like a busy agent.
     await Promise.all(
