@@ -38,7 +38,13 @@ export interface SeedRunOptions {
 export function runChunk(base: Omit<SimOptions, 'seed'>, from: number, to: number): SeedChunk {
   const chunk: SeedChunk = { commands: 0, failures: [], seeds: to - from };
   for (let seed = from; seed < to; seed++) {
-    const result = simulate({ ...base, seed, trace: false });
+    let result: ReturnType<typeof simulate>;
+    try {
+      result = simulate({ ...base, seed, trace: false });
+    } catch (error) {
+      // A checker that gives up (a search past its bound) throws: say which seed, so it can be replayed alone.
+      throw new Error(`seed ${seed} (N=${base.n}): ${(error as Error).message}`, { cause: error });
+    }
     chunk.commands += result.commands;
     if (result.violations.length > 0) {
       chunk.failures.push({ seed, plan: result.plan, violations: result.violations });
