@@ -108,31 +108,25 @@ const history = fc
     }),
   );
 
-test('agrees with the naive oracle on random small histories (both answers occur)', () => {
+/** Checks `check` against the naive oracle on 3000 random small histories, and that both answers occur. */
+function agreesWithOracle(check: (ops: Op[]) => boolean, seed: number): void {
   const outcomes = new Set<boolean>();
   fc.assert(
     fc.property(history, (ops) => {
       const expected = bruteForce(ops);
       outcomes.add(expected);
-      return checkLinearizable(listAppend, ops).ok === expected;
+      return check(ops) === expected;
     }),
-    { numRuns: 3000, seed: 7 },
+    { numRuns: 3000, seed },
   );
   assert.deepEqual([...outcomes].sort(), [false, true]);
-});
+}
 
-test('appends no read saw, made alike, give the same answer as the history itself', () => {
-  const outcomes = new Set<boolean>();
-  fc.assert(
-    fc.property(history, (ops) => {
-      const expected = bruteForce(ops);
-      outcomes.add(expected);
-      return checkLinearizable(listAppend, unobservedAppendsAlike(ops)).ok === expected;
-    }),
-    { numRuns: 3000, seed: 11 },
-  );
-  assert.deepEqual([...outcomes].sort(), [false, true]);
-});
+test('agrees with the naive oracle on random small histories (both answers occur)', () =>
+  agreesWithOracle((ops) => checkLinearizable(listAppend, ops).ok, 7));
+
+test('appends no read saw, made alike, give the same answer as the history itself', () =>
+  agreesWithOracle((ops) => checkLinearizable(listAppend, unobservedAppendsAlike(ops)).ok, 11));
 
 test('many timed-out appends on a key stay within the search bound once made alike', () => {
   // 16 appends that all timed out, overlapping; a read saw two of them, in that order; a late append landed third
@@ -146,19 +140,11 @@ test('many timed-out appends on a key stay within the search bound once made ali
   assert.equal(checkLinearizable(listAppend, unobservedAppendsAlike([...timedOut, early, seenTwo])).ok, false);
 });
 
-test('the list-append model pruned by the longest read gives the same answer as the plain one', () => {
-  const outcomes = new Set<boolean>();
-  fc.assert(
-    fc.property(history, (ops) => {
-      const expected = bruteForce(ops);
-      outcomes.add(expected);
-      const alike = unobservedAppendsAlike(ops);
-      return checkLinearizable(listAppendFor(alike), alike).ok === expected;
-    }),
-    { numRuns: 3000, seed: 13 },
-  );
-  assert.deepEqual([...outcomes].sort(), [false, true]);
-});
+test('the list-append model pruned by the longest read gives the same answer as the plain one', () =>
+  agreesWithOracle((ops) => {
+    const alike = unobservedAppendsAlike(ops);
+    return checkLinearizable(listAppendFor(alike), alike).ok;
+  }, 13));
 
 test('timed-out appends a read saw in its order stay within the search bound with the pruned model', () => {
   // Seed 4531's shape: 12 appends timed out, one read saw all of them in an order of its own, one append returned

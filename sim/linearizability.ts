@@ -102,31 +102,25 @@ export function checkLinearizable<S, I, O>(
  * operations taken tells them apart).
  */
 function indeterminateTwins<I, O>(ops: readonly Operation<I, O>[], head: Entry) {
-  const members = new Map<string, number[]>(); // per input, its indeterminate operations in timeline order
-  const twinsOf: (number[] | undefined)[] = [];
+  // Per input, its indeterminate operations in timeline order and how many are taken: always the first ones.
+  const groups = new Map<string, { ops: number[]; taken: number }>();
+  const groupOf: ({ ops: number[]; taken: number } | undefined)[] = [];
   for (let e = head.next; e; e = e.next) {
     const op = ops[e.op]!;
     if (!e.call || op.ret) continue;
     const key = JSON.stringify(op.input);
-    let list = members.get(key);
-    if (!list) members.set(key, (list = []));
-    list.push(e.op);
-    twinsOf[e.op] = list;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { ops: [], taken: 0 }));
+    group.ops.push(e.op);
+    groupOf[e.op] = group;
   }
-  const takenOf = new Map<number[], number>(); // how many of a twin list are taken: always its first ones
   return {
     eligible: (op: number): boolean => {
-      const list = twinsOf[op];
-      return !list || list[takenOf.get(list) ?? 0] === op;
+      const group = groupOf[op];
+      return !group || group.ops[group.taken] === op;
     },
-    take: (op: number): void => {
-      const list = twinsOf[op];
-      if (list) takenOf.set(list, (takenOf.get(list) ?? 0) + 1);
-    },
-    untake: (op: number): void => {
-      const list = twinsOf[op];
-      if (list) takenOf.set(list, takenOf.get(list)! - 1);
-    },
+    take: (op: number): void => void (groupOf[op] && groupOf[op].taken++),
+    untake: (op: number): void => void (groupOf[op] && groupOf[op].taken--),
   };
 }
 

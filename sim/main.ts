@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { faultFamilies, type FaultFamily } from './faults.ts';
 import { loadSchedule, saveSchedule } from './schedule.ts';
-import { runSeeds, type SeedFailure } from './seeds.ts';
+import { runSeeds } from './seeds.ts';
 import { shrink } from './shrink.ts';
 import { defaultSimOptions, replay, simulate, type SimOptions, type SimResult } from './simulate.ts';
 
@@ -110,60 +110,40 @@ if (!Number.isInteger(jobs) || jobs < 1) {
   process.exit(2);
 }
 const replayCommand = (seed: number): string => `  replay: npm run sim -- --seed ${seed} --n ${n}${flags}`;
+const count = values.seed ? 1 : Number(values.seeds);
 const started = performance.now();
-let commands = 0;
-let failures: SeedFailure[];
-let threads = 1;
-if (values.seed) {
-  // One seed, traced as it runs: what a failure's report prints comes from this very run.
-  const seed = first;
-  const result = simulate(options(seed, true));
-  commands = result.commands;
-  failures = result.violations.length > 0 ? [{ seed, plan: result.plan, violations: result.violations }] : [];
-  if (failures.length > 0) {
-    console.log(`seed ${seed} FAILED (N=${n}): ${result.plan}`);
-    report(result);
-    if (values.quiet) console.log(replayCommand(seed));
-    else if (values['no-shrink']) {
-      console.log(`  trace (last events):\n${indent(result.trace.slice(-traceLines))}`);
-      console.log(replayCommand(seed));
-    } else explain(seed, result);
-  }
-} else {
-  const count = Number(values.seeds);
-  let reported = 0;
-  ({ commands, failures, threads } = await runSeeds({
-    base: options(0, false),
-    first,
-    count,
-    jobs,
-    onChunk: (chunk, done) => {
-      // Each failure as soon as it is found (a long run shows them while it goes on); shrinking waits for the end.
-      for (const f of chunk.failures) {
-        console.log(`seed ${f.seed} FAILED (N=${n}): ${f.plan}`);
-        report(f);
-        console.log(replayCommand(f.seed));
-      }
-      if (Math.floor(done / 500) > reported) {
-        reported = Math.floor(done / 500);
-        process.stderr.write(`… ${done}/${count} seeds\n`);
-      }
-    },
-  }));
-  if (!values.quiet) {
-    for (const f of failures) {
-      console.log(`seed ${f.seed}, in detail:`);
-      if (values['no-shrink']) {
-        const trace = simulate(options(f.seed, true)).trace;
-        console.log(`  trace (last events):\n${indent(trace.slice(-traceLines))}`);
-      } else explain(f.seed, f);
+let reported = 0;
+const { commands, failures, threads } = await runSeeds({
+  base: options(0, false),
+  first,
+  count,
+  jobs,
+  onChunk: (chunk, done) => {
+    // Each failure as soon as it is found (a long run shows them while it goes on); shrinking waits for the end.
+    for (const f of chunk.failures) {
+      console.log(`seed ${f.seed} FAILED (N=${n}): ${f.plan}`);
+      report(f);
+      console.log(replayCommand(f.seed));
     }
+    if (Math.floor(done / 500) > reported) {
+      reported = Math.floor(done / 500);
+      process.stderr.write(`… ${done}/${count} seeds\n`);
+    }
+  },
+});
+if (!values.quiet) {
+  for (const f of failures) {
+    if (count > 1) console.log(`seed ${f.seed}, in detail:`);
+    if (values['no-shrink']) {
+      // Runs record no trace (it costs); a failing seed is run again with it: seeds replay exactly.
+      const trace = simulate(options(f.seed, true)).trace;
+      console.log(`  trace (last events):\n${indent(trace.slice(-traceLines))}`);
+    } else explain(f.seed, f);
   }
 }
 const seconds = (performance.now() - started) / 1000;
-const seeds = values.seed ? 1 : Number(values.seeds);
 console.log(
-  `${seeds} seeds, N=${n}: ${failures.length} failed; ${commands} simulated commands in ${seconds.toFixed(1)} s ` +
+  `${count} seeds, N=${n}: ${failures.length} failed; ${commands} simulated commands in ${seconds.toFixed(1)} s ` +
     `(${Math.round(commands / seconds)} commands/s on ${threads} thread${threads === 1 ? '' : 's'})`,
 );
 process.exitCode = failures.length > 0 ? 1 : 0;

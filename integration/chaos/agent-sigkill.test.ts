@@ -6,14 +6,11 @@
  */
 import { test } from 'node:test';
 import { runConsensusScenario } from '../harness/consensus-run.ts';
-import { decisions, repropose, total } from './process-faults.ts';
+import { decisions, workload } from './process-faults.ts';
 
 test('SIGKILL an agent, restart it: it applies every decision once', { timeout: 420_000 }, async () => {
   await runConsensusScenario({
-    replicas: 3,
-    conflict: 0.02,
-    total,
-    repropose,
+    ...workload,
     fault: async (chaos) => {
       await chaos.ordered(decisions(0.3));
       chaos.signal('agent-1', 'SIGKILL');

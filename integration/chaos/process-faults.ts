@@ -15,4 +15,7 @@ export const decisions = (share: number): number => Math.floor(total * share);
  * in agreement, not a deadline: under CI load, tasks moving between the replicas at start-up (each move a restore)
  * once ordered the first proposal after its client had given up, and both agents applied it once.
  */
-export const repropose = { attempts: 3, backoffMs: 2_000 };
+const repropose = { attempts: 3, backoffMs: 2_000 };
+
+/** The workload of the replica and agent faults: 3 replicas, 2% conflicts, `total` proposals, proposed again. */
+export const workload = { replicas: 3, conflict: 0.02, total, repropose };

@@ -6,15 +6,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runConsensusScenario } from '../harness/consensus-run.ts';
-import { decisions, repropose, total } from './process-faults.ts';
+import { decisions, workload } from './process-faults.ts';
 
 test('SIGKILL a replica mid-batch, restart it later', { timeout: 420_000 }, async () => {
   const { logs } = await runConsensusScenario({
-    replicas: 3,
-    conflict: 0.02,
-    total,
+    ...workload,
     attemptTimeoutMs: 15_000,
-    repropose,
     fault: async (chaos) => {
       await chaos.ordered(decisions(0.2));
       chaos.signal('replica-1', 'SIGKILL');

@@ -6,15 +6,12 @@
  */
 import { test } from 'node:test';
 import { runConsensusScenario } from '../harness/consensus-run.ts';
-import { decisions, repropose, total } from './process-faults.ts';
+import { decisions, workload } from './process-faults.ts';
 
 test('SIGSTOP a replica, SIGCONT it later', { timeout: 420_000 }, async () => {
   await runConsensusScenario({
-    replicas: 3,
-    conflict: 0.02,
-    total,
+    ...workload,
     attemptTimeoutMs: 15_000,
-    repropose,
     fault: async (chaos) => {
       await chaos.ordered(decisions(0.2));
       chaos.signal('replica-2', 'SIGSTOP');
