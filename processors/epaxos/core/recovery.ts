@@ -1,16 +1,40 @@
 /**
- * Explicit Prepare (paper Fig. 3, §4.4) with Sutra's fix: recovery chooses among the replies with the highest
- * *voted* ballot (vbal), never by the promised ballot. Rules, first match wins:
- *   1. any committed → commit it;  2. any accepted → Accept it;
- *   3. enough identical default-ballot pre-accepts (EQ), none from the leader → Accept (basic fast quorum 2F)
- *      or TryPreAccept (optimized fast quorum F+⌊(F+1)/2⌋, §4.4);
+ * Explicit Prepare (paper Fig. 3, §4.4) with Sutra's fix: votes are ranked by the ballot they were cast at (vbal),
+ * never by the promised ballot. Rules, first match wins:
+ *   1. any committed → commit it;
+ *   2. any accepted → Accept the one with the highest vbal;
+ *   3. enough default-ballot EQ pre-accepts, none from the leader → Accept (basic fast quorum 2F) or TryPreAccept
+ *      (optimized fast quorum F+⌊(F+1)/2⌋, §4.4);
  *   4. any pre-accept → Phase 1 with the command, no fast path;  5. nothing → commit a no-op.
+ *
+ * Which votes recovery counts, and why (issue #8: agreement broke at N=5 when a TryPreAccept erased an EQ vote):
+ * - Something can be chosen in two ways: a fast commit of the leader's initial attributes v at the default ballot
+ *   (a fast quorum of EQ pre-accepts), or an Accept at some ballot by F+1 replicas. Only these are votes. A
+ *   pre-accept at a recovery ballot (rule 4's Phase 1, or a TryPreAccept) chooses nothing: no fast path exists
+ *   above the default ballot.
+ * - Rule 2 ranks accepts by vbal, as Paxos does: if u was chosen by Accept at b, every recovery above b sees an
+ *   accept of u (its quorum meets the F+1 that accepted), and by induction every Accept above b carries u. A
+ *   pre-accept never overwrites an accept (onPreAccept, onTryPreAccept leave accepted records alone), so looking at
+ *   every accepted report, not only those at the highest vbal, loses nothing and lets no pre-accept hide an accept.
+ * - Rule 3 counts the EQ votes of *every* report, not only those at the highest vbal. If the leader L fast-committed
+ *   v, its fast quorum (L and F+⌊(F+1)/2⌋−1 EQ voters) meets any recovery quorum Q that lacks L in at least
+ *   ⌊(F+1)/2⌋ EQ voters; those votes are still there to count as long as nothing erased them. What could: an Accept
+ *   (rule 2 then sees it, carrying v by induction), a Phase 1 at a recovery ballot (only after a recoverer proved v
+ *   was not fast-committed: rule 4, or a committed conflict) — and a TryPreAccept of v, which therefore must not:
+ *   it re-affirms v, so an EQ voter keeps its default-ballot vote and only raises its promise (startTryPreAccept,
+ *   onTryPreAccept). Before issue #8 the recoverer re-saved its own EQ vote at its recovery ballot without the EQ
+ *   mark, and the next recoverer, looking only at the highest vbal, saw no EQ vote, took Phase 1 and committed
+ *   seq 2 while the leader, whose late replies came in, fast-committed seq 1.
+ * - A TryPreAccept that F+1 replicas agree to is safe to accept even when v was not fast-committed: each agreeing
+ *   replica either voted EQ (it saw γ before or after any interfering command, so one of the two names the other)
+ *   or checked its own log (tryConflict), and F+1 of them meet every interfering command's quorum.
  */
 import type { InstanceReport, Prepare, PrepareReply, TryPreAccept, TryPreAcceptReply } from './messages.ts';
 import { commit, startAccept, startPhase1 } from './normal.ts';
 import type { Coordination, ReplicaState } from './state.ts';
 import {
   compareBallots,
+  type Ballot,
   defaultBallot,
   instanceKey,
   isDefaultBallotOf,
@@ -32,6 +56,14 @@ function reportOf(record: InstanceRecord | undefined): InstanceReport | undefine
   return { status, commands, attributes, vbal, preacceptedEq };
 }
 
+/**
+ * The record with `ballot` promised. The vote (attributes, vbal, EQ mark) stays as it was: a promise is not a vote.
+ * (The unsafe variant merges the two, as the specification Sutra corrected did.)
+ */
+function promise(s: ReplicaState, record: InstanceRecord, ballot: Ballot): InstanceRecord {
+  return s.unsafe('promiseOverwritesVbal') ? { ...record, ballot, vbal: ballot } : { ...record, ballot };
+}
+
 /** Starts recovery of `id` at a ballot above every one this replica knows for it. */
 export function startRecovery(s: ReplicaState, id: InstanceId): void {
   const key = instanceKey(id);
@@ -42,7 +74,7 @@ export function startRecovery(s: ReplicaState, id: InstanceId): void {
   // Our own promise first: we are one of the replies.
   s.save(
     record
-      ? { ...record, ballot }
+      ? promise(s, record, ballot)
       : {
           id,
           commands: [],
@@ -93,7 +125,7 @@ export function onPrepare(s: ReplicaState, m: Prepare): void {
   }
   s.save(
     existing
-      ? { ...existing, ballot: m.ballot }
+      ? promise(s, existing, m.ballot)
       : {
           id: m.instance,
           commands: [],
@@ -132,20 +164,11 @@ function maybeDecidePrepare(s: ReplicaState, id: InstanceId, c: Coordination): v
   const committed = reports.find((r) => r.report.status === 'committed');
   if (committed) return commit(s, id, committed.report.commands, committed.report.attributes, c.ballot);
   if (reports.length === 0) return startAccept(s, id, [], noopAttributes, c.ballot); // rule 5: a no-op
-  const maxVbal = reports.reduce(
-    (m, r) => (compareBallots(r.report.vbal, m) > 0 ? r.report.vbal : m),
-    reports[0]!.report.vbal,
-  );
-  const top = reports.filter((r) => compareBallots(r.report.vbal, maxVbal) === 0);
-  const accepted = top.find((r) => r.report.status === 'accepted');
+  // The old core looked at the highest vbal alone for rules 2-4 (tryPreAcceptErasesEqVote keeps it, for tests).
+  const considered = s.unsafe('tryPreAcceptErasesEqVote') ? highestVbal(reports) : reports;
+  const accepted = highestVbal(considered.filter((r) => r.report.status === 'accepted'))[0];
   if (accepted) return startAccept(s, id, accepted.report.commands, accepted.report.attributes, c.ballot);
-  const eq = top.filter(
-    (r) =>
-      r.from !== id.replica &&
-      r.report.status === 'preaccepted' &&
-      r.report.preacceptedEq &&
-      isDefaultBallotOf(r.report.vbal, id.replica),
-  );
+  const eq = considered.filter((r) => r.from !== id.replica && isEqVote(r.report, id));
   const group = largestIdenticalGroup(eq.map((r) => r.report));
   const { f } = s.quorums;
   const basic = s.quorums.fast >= 2 * f; // N=3: the optimized and the basic fast quorum coincide
@@ -156,8 +179,24 @@ function maybeDecidePrepare(s: ReplicaState, id: InstanceId, c: Coordination): v
     const voters = eq.filter((r) => sameAttributes(r.report.attributes, group.report.attributes)).map((r) => r.from);
     return startTryPreAccept(s, id, group.report.commands, group.report.attributes, c, voters);
   }
-  const any = top.find((r) => r.report.status === 'preaccepted') ?? top[0]!;
+  // Rule 4: start from the latest pre-accepted attributes (they name the most).
+  const any = highestVbal(considered.filter((r) => r.report.status === 'preaccepted'))[0] ?? considered[0]!;
   startPhase1(s, id, any.report.commands, c.ballot, false, any.report.attributes);
+}
+
+/** A fast-round vote: pre-accepted at the leader's default ballot with exactly its initial attributes. */
+function isEqVote(report: InstanceReport, id: InstanceId): boolean {
+  return report.status === 'preaccepted' && report.preacceptedEq && isDefaultBallotOf(report.vbal, id.replica);
+}
+
+/** The reports voted at the highest vbal among them. */
+function highestVbal<T extends { report: InstanceReport }>(reports: T[]): T[] {
+  if (reports.length === 0) return [];
+  const max = reports.reduce(
+    (m, r) => (compareBallots(r.report.vbal, m) > 0 ? r.report.vbal : m),
+    reports[0]!.report.vbal,
+  );
+  return reports.filter((r) => compareBallots(r.report.vbal, max) === 0);
 }
 
 function largestIdenticalGroup(reports: InstanceReport[]): { report: InstanceReport; count: number } | undefined {
@@ -188,12 +227,20 @@ function startTryPreAccept(
     replies: new Map(),
   };
   const agreed = new Set([...alreadyAgreed]);
-  // Our own log must not conflict either.
+  // Our own log must not conflict either. Our own EQ vote, if we cast one, stays as it is (see the top of the file).
   if (!tryConflict(s, id, commands, attributes)) {
     agreed.add(s.self);
-    const record = s.record(id);
-    s.save({ id, commands, status: 'preaccepted', attributes, ballot: c.ballot, vbal: c.ballot, preacceptedEq: false });
-    void record;
+    if (!keepsEqVote(s, s.record(id), attributes, id)) {
+      s.save({
+        id,
+        commands,
+        status: 'preaccepted',
+        attributes,
+        ballot: c.ballot,
+        vbal: c.ballot,
+        preacceptedEq: false,
+      });
+    }
   }
   next.committedDeps = agreed; // reused: the set of replicas that pre-accepted the tuple
   s.coordinating.set(instanceKey(id), next);
@@ -278,7 +325,11 @@ export function onTryPreAccept(s: ReplicaState, m: TryPreAccept): void {
   }
   const conflict = existing?.status === 'committed' ? undefined : tryConflict(s, m.instance, m.commands, m.attributes);
   if (conflict) return s.send({ type: 'TryPreAcceptReply', ...base, ok: false, conflict });
-  if (existing?.status !== 'committed' && existing?.status !== 'accepted') {
+  if (keepsEqVote(s, existing, m.attributes, m.instance)) {
+    // Already voted these attributes at the default ballot, EQ: that vote is evidence of a possible fast commit
+    // that later recoveries must still count. Only the promise rises.
+    if (compareBallots(m.ballot, existing!.ballot) > 0) s.save({ ...existing!, ballot: m.ballot });
+  } else if (existing?.status !== 'committed' && existing?.status !== 'accepted') {
     s.save({
       id: m.instance,
       commands: m.commands,
@@ -292,6 +343,20 @@ export function onTryPreAccept(s: ReplicaState, m: TryPreAccept): void {
   s.send({ type: 'TryPreAcceptReply', ...base, ok: true });
 }
 
+/**
+ * Whether `record` is a default-ballot EQ vote for `attributes`, which a TryPreAccept of those same attributes
+ * must leave in place (the unsafe variant erases it, as the core before issue #8 did).
+ */
+function keepsEqVote(s: ReplicaState, record: InstanceRecord | undefined, attributes: Attributes, id: InstanceId) {
+  if (s.unsafe('tryPreAcceptErasesEqVote') || !record) return false;
+  return (
+    record.status === 'preaccepted' &&
+    record.preacceptedEq &&
+    isDefaultBallotOf(record.vbal, id.replica) &&
+    sameAttributes(record.attributes, attributes)
+  );
+}
+
 export function onTryPreAcceptReply(s: ReplicaState, m: TryPreAcceptReply): void {
   const key = instanceKey(m.instance);
   const c = s.coordinating.get(key);
@@ -302,7 +367,7 @@ export function onTryPreAcceptReply(s: ReplicaState, m: TryPreAcceptReply): void
   }
   c.replies.set(m.from, m);
   if (m.ok) c.committedDeps.add(m.from);
-  else if (m.conflict?.committed) {
+  else if (m.conflict?.committed || (m.conflict && s.unsafe('uncommittedConflictAsCommitted'))) {
     // A committed conflict proves γ was not fast-committed with these attributes: plain Phase 1 is safe.
     return startPhase1(s, m.instance, c.commands, c.ballot, false, c.attributes);
   } else if (m.conflict) {

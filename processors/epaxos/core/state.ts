@@ -59,7 +59,31 @@ export interface CoreConfig {
    * (§4.7) — to show the simulator catches it.
    */
   unsafeSkipJoin?: boolean;
+  /**
+   * TEST ONLY: recovery rules switched off or replaced by a known-wrong variant (issue #8), so each directed
+   * scenario (testdata/*.txt) and the simulator can show that it fails without the rule it targets.
+   */
+  unsafeRules?: readonly UnsafeRule[];
 }
+
+/**
+ * Known-wrong variants of the recovery rules, for tests only (unsafeRuleDescriptions says what each does).
+ */
+export type UnsafeRule =
+  'tryPreAcceptErasesEqVote' | 'uncommittedConflictAsCommitted' | 'noSeqGuard' | 'promiseOverwritesVbal';
+
+export const unsafeRuleDescriptions: Readonly<Record<UnsafeRule, string>> = {
+  tryPreAcceptErasesEqVote:
+    'a recoverer re-saves the default-ballot EQ votes it TryPreAccepts at its own ballot (not EQ), and recovery ' +
+    'counts EQ votes only among the replies with the highest vbal (the core before issue #8)',
+  uncommittedConflictAsCommitted:
+    'a TryPreAccept refused for a conflict that is not committed yet sends the recoverer to plain Phase 1, as if ' +
+    'the conflict were committed',
+  noSeqGuard: 'the fast path does not wait for every dep to be known committed (the §4.4 seq guard is off)',
+  promiseOverwritesVbal:
+    'one ballot variable per instance: a promise also overwrites the last voted ballot, so recovery effectively ' +
+    'chooses by the promised ballot (the flaw Sutra found in the specification)',
+};
 
 /** Per key, per replica: the highest slot seen on that key and its seq (paper §4.5 compact deps). */
 /**
@@ -156,6 +180,11 @@ export class ReplicaState {
 
   get self(): ReplicaId {
     return this.config.self;
+  }
+
+  /** Whether a test switched this rule to its known-wrong variant (CoreConfig.unsafeRules). */
+  unsafe(rule: UnsafeRule): boolean {
+    return this.config.unsafeRules?.includes(rule) === true;
   }
 
   get fastQuorum(): number {
