@@ -8,7 +8,7 @@
 import { Executor } from '../processors/epaxos/core/execution.ts';
 import type { Message } from '../processors/epaxos/core/messages.ts';
 import { Replica, type Input } from '../processors/epaxos/core/replica.ts';
-import type { CoreConfig, Ready } from '../processors/epaxos/core/state.ts';
+import type { CoreConfig, Ready, UnsafeRule } from '../processors/epaxos/core/state.ts';
 import {
   instanceKey,
   parseInstanceKey,
@@ -72,6 +72,8 @@ export interface ClusterOptions {
   epoch?: number;
   unsafeFastQuorumMinusOne?: boolean;
   unsafeSkipJoin?: boolean;
+  /** TEST ONLY: known-wrong recovery rules (state.ts UnsafeRule). */
+  unsafeRules?: readonly UnsafeRule[];
 }
 
 export class Cluster {
@@ -112,6 +114,7 @@ export class Cluster {
       recoveryTimeoutTicks: options.recoveryTimeoutTicks ?? 10,
       ...(options.unsafeFastQuorumMinusOne ? { unsafeFastQuorumMinusOne: true } : {}),
       ...(options.unsafeSkipJoin ? { unsafeSkipJoin: true } : {}),
+      ...(options.unsafeRules?.length ? { unsafeRules: options.unsafeRules } : {}),
     });
     for (const id of this.ids) this.#add(id, new Replica(this.#config(id)), false);
   }
