@@ -4,7 +4,10 @@
  * who proposes, which message is delivered, dropped or held back, who crashes — and its golden output shows every
  * message that caused, so a change of behaviour shows up as a diff. `PARLEY_REWRITE=1` rewrites the outputs.
  *
- *   cluster n=3 [timeout=T]          a fresh cluster (default recovery timeout 10 ticks)
+ *   cluster n=3 [timeout=T] [unsafe=R1,R2] [unsafe-fast-quorum]
+ *                                     a fresh cluster (default recovery timeout 10 ticks); `unsafe=` switches the
+ *                                     named rules (state.ts UnsafeRule) to their known-wrong variants, and
+ *                                     `unsafe-fast-quorum` shrinks the fast quorum by one — test-only cores
  *   propose <r> <id> <key>...         <r> leads a new instance with command <id>
  *   deliver <pattern>                 the first in-flight message matching (error if none)
  *   drop <pattern> / hold <pattern>   lose the matching messages / set them aside, undeliverable
@@ -16,11 +19,17 @@
  *   status <instance>                 what each replica holds of it
  *   agree <instance>                  fails unless every live replica committed it, with one value (printed)
  *   order                             each replica's execution order
- *   check                             every invariant checker of checkers.ts
+ *   check                             every invariant checker of checkers.ts (fails unless all hold)
  * A pattern is `<Type|*> [<from>-><to>] [<instance>]`, with `*` for any part.
+ *
+ * A scenario that shows why a rule of the core is needed names it in a header comment (before the first command),
+ * exactly `# targets: <rule>`, where <rule> is an UnsafeRule or `fastQuorum` (CoreConfig.unsafeFastQuorumMinusOne).
+ * The file must pass as written, and fail — an `agree`, a `check` or the core's own agreement assertion throws —
+ * when run with that rule forced to its unsafe variant on every `cluster` (`runScenario(…, { force:
+ * forceFor(target) })`; scenarios.test.ts does it for every file that has the line).
  */
 import type { Message } from '../processors/epaxos/core/messages.ts';
-import type { Ready } from '../processors/epaxos/core/state.ts';
+import { unsafeRuleDescriptions, type Ready, type UnsafeRule } from '../processors/epaxos/core/state.ts';
 import { instanceKey, parseInstanceKey, type InstanceId } from '../processors/epaxos/core/types.ts';
 import { checkAll } from './checkers.ts';
 import { Cluster, command, type InFlight } from './cluster.ts';
@@ -65,9 +74,52 @@ export function formatScenario(blocks: readonly Block[], outputs: readonly strin
     .concat('\n');
 }
 
-/** Runs a scenario's commands in order; returns each command's output lines. */
-export function runScenario(blocks: readonly Block[], file: string): string[][] {
-  const runner = new Runner();
+/** Known-wrong variants switched on for every `cluster` of a run, on top of what the file asks for. */
+export interface Force {
+  unsafeRules?: readonly UnsafeRule[];
+  unsafeFastQuorumMinusOne?: boolean;
+}
+
+export interface RunOptions {
+  force?: Force;
+}
+
+/** What a `# targets:` line may name: a recovery rule (UnsafeRule), or `fastQuorum` (its size). */
+export type Target = UnsafeRule | 'fastQuorum';
+
+const targetLine = /^# targets:(.*)$/;
+
+/** The rule a scenario targets (its header's `# targets: <rule>` line), if it names one. */
+export function targetOf(blocks: readonly Block[], file: string): Target | undefined {
+  const misplaced = blocks.slice(1).find((b) => b.comments.some((c) => c.startsWith('# targets:')));
+  if (misplaced) throw new Error(`${file}:${misplaced.line}: a "# targets:" line belongs in the header`);
+  const lines = (blocks[0]?.comments ?? []).filter((c) => c.startsWith('# targets:'));
+  if (lines.length === 0) return undefined;
+  if (lines.length > 1) throw new Error(`${file}: more than one "# targets:" line`);
+  const name = targetLine.exec(lines[0]!)![1]!;
+  if (!/^ \S+$/.test(name) || !isTarget(name.slice(1))) {
+    throw new Error(
+      `${file}: "${lines[0]}" must read "# targets: <rule>", <rule> one of ${[...unsafeRuleNames, 'fastQuorum'].join(', ')}`,
+    );
+  }
+  return name.slice(1) as Target;
+}
+
+/** The unsafe variant a target names, as `RunOptions.force`. */
+export function forceFor(target: Target): Force {
+  return target === 'fastQuorum' ? { unsafeFastQuorumMinusOne: true } : { unsafeRules: [target] };
+}
+
+const unsafeRuleNames = Object.keys(unsafeRuleDescriptions) as UnsafeRule[];
+const isUnsafeRule = (name: string): name is UnsafeRule => (unsafeRuleNames as string[]).includes(name);
+const isTarget = (name: string): name is Target => name === 'fastQuorum' || isUnsafeRule(name);
+
+/**
+ * Runs a scenario's commands in order; returns each command's output lines. `force` switches known-wrong variants
+ * on for every cluster the file starts (the goldens are then not meant to match: only whether it throws matters).
+ */
+export function runScenario(blocks: readonly Block[], file: string, options: RunOptions = {}): string[][] {
+  const runner = new Runner(options.force ?? {});
   return blocks.map((b) => {
     try {
       const out = runner.run(b.command);
@@ -81,6 +133,11 @@ export function runScenario(blocks: readonly Block[], file: string): string[][] 
 class Runner {
   #c: Cluster | undefined;
   #held: InFlight[] = [];
+  readonly #force: Force;
+
+  constructor(force: Force) {
+    this.#force = force;
+  }
 
   get c(): Cluster {
     if (!this.#c) throw new Error('no cluster yet: start with "cluster n=3"');
@@ -148,9 +205,10 @@ class Runner {
         );
       case 'check': {
         const violations = checkAll(historyOf(this.c));
-        return violations.length === 0
-          ? ['every invariant holds']
-          : violations.map((v) => `${v.invariant}: ${v.detail}`);
+        if (violations.length > 0) {
+          throw new Error(`invariant violated: ${violations.map((v) => `${v.invariant}: ${v.detail}`).join('; ')}`);
+        }
+        return ['every invariant holds'];
       }
       default:
         throw new Error(`unknown command ${JSON.stringify(verb)}`);
@@ -158,11 +216,37 @@ class Runner {
   }
 
   #cluster(args: string[]): string[] {
-    const options = Object.fromEntries(args.map((a) => a.split('=') as [string, string]));
-    const n = Number(options['n'] ?? 3);
-    this.#c = new Cluster({ n, ...(options['timeout'] ? { recoveryTimeoutTicks: Number(options['timeout']) } : {}) });
+    let n = 3;
+    let timeout: number | undefined;
+    const rules = new Set<UnsafeRule>(this.#force.unsafeRules ?? []);
+    let smallFastQuorum = this.#force.unsafeFastQuorumMinusOne === true;
+    for (const arg of args) {
+      const [name, value] = arg.split('=', 2) as [string, string | undefined];
+      if (name === 'n' && value && /^\d+$/.test(value)) n = Number(value);
+      else if (name === 'timeout' && value && /^\d+$/.test(value)) timeout = Number(value);
+      else if (name === 'unsafe' && value) {
+        for (const rule of value.split(',')) {
+          if (!isUnsafeRule(rule)) {
+            throw new Error(`unknown unsafe rule ${JSON.stringify(rule)}: one of ${unsafeRuleNames.join(', ')}`);
+          }
+          rules.add(rule);
+        }
+      } else if (arg === 'unsafe-fast-quorum') smallFastQuorum = true;
+      else {
+        throw new Error(
+          `bad cluster option ${JSON.stringify(arg)}: n=<N> timeout=<ticks> unsafe=<rule>,… unsafe-fast-quorum`,
+        );
+      }
+    }
+    this.#c = new Cluster({
+      n,
+      ...(timeout !== undefined ? { recoveryTimeoutTicks: timeout } : {}),
+      ...(rules.size > 0 ? { unsafeRules: [...rules] } : {}),
+      ...(smallFastQuorum ? { unsafeFastQuorumMinusOne: true } : {}),
+    });
     this.#held = [];
-    return [`replicas ${this.c.ids.join(' ')}`];
+    const unsafe = [...rules, ...(smallFastQuorum ? ['fast quorum one too small'] : [])];
+    return [`replicas ${this.c.ids.join(' ')}${unsafe.length > 0 ? ` (unsafe: ${unsafe.join(', ')})` : ''}`];
   }
 
   #deliver(args: string[]): string[] {
