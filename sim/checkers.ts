@@ -14,6 +14,21 @@ export interface History {
   /** Logical time at which each instance was proposed, and when its leader first acknowledged the commit. */
   proposedAt: Map<InstanceKey, number>;
   acknowledgedAt: Map<InstanceKey, number>;
+  /**
+   * What each leader decided on the fast path, and every value a recoverer decided (at a ballot above the
+   * default one), per instance: recovery must rebuild a fast commit it never heard of (issue #8).
+   */
+  fastCommitted?: ReadonlyMap<InstanceKey, DecidedValue>;
+  recoveryDecisions?: ReadonlyMap<InstanceKey, readonly DecidedValue[]>;
+}
+
+/** A value one replica decided, and when (cluster time). */
+export interface DecidedValue {
+  replica: ReplicaId;
+  commands: readonly string[];
+  seq: number;
+  deps: readonly InstanceKey[];
+  at: number;
 }
 
 export interface Violation {
@@ -221,8 +236,38 @@ export function checkRealTime(h: History): Violation[] {
   return out;
 }
 
+/**
+ * Every recovery that decided an instance its leader fast-committed chose the fast-committed value (issue #8), be
+ * it before the fast commit (the leader's late replies came in after the recovery) or after (its Commits were
+ * held). Agreement catches the same when both values reach a replica's log; this names the recovery, and holds
+ * also when they never meet (the leader lost its state, or the recoverer's Commits were fenced).
+ */
+export function checkFastCommitRecovery(h: History): Violation[] {
+  const out: Violation[] = [];
+  for (const [key, fast] of h.fastCommitted ?? []) {
+    for (const r of h.recoveryDecisions?.get(key) ?? []) {
+      const same =
+        r.seq === fast.seq &&
+        r.deps.length === fast.deps.length &&
+        r.deps.every((d, i) => d === fast.deps[i]) &&
+        r.commands.length === fast.commands.length &&
+        r.commands.every((c, i) => c === fast.commands[i]);
+      if (same) continue;
+      const value = (v: DecidedValue): string => JSON.stringify({ commands: v.commands, seq: v.seq, deps: v.deps });
+      out.push({
+        invariant: 'recovery of a fast commit',
+        detail:
+          `${key}: ${fast.replica} fast-committed ${value(fast)} at t=${fast.at}, ` +
+          `but ${r.replica}'s recovery decided ${value(r)} at t=${r.at}`,
+      });
+    }
+  }
+  return out;
+}
+
 export function checkAll(h: History): Violation[] {
   return [
+    ...checkFastCommitRecovery(h),
     ...checkAgreement(h),
     ...checkVisibility(h),
     ...checkExecutionOrder(h),

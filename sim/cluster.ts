@@ -6,6 +6,7 @@
  * (EPAXOS-NOTES.md §7 G1: fast path 2 hops after the leader ingests, slow path 4).
  */
 import { Executor } from '../processors/epaxos/core/execution.ts';
+import type { DecidedValue } from './checkers.ts';
 import type { Message } from '../processors/epaxos/core/messages.ts';
 import { Replica, type Input } from '../processors/epaxos/core/replica.ts';
 import type { CoreConfig, Ready, UnsafeRule } from '../processors/epaxos/core/state.ts';
@@ -100,6 +101,17 @@ export class Cluster {
   readonly acknowledgedAt = new Map<InstanceKey, number>();
   readonly proposedAt = new Map<InstanceKey, number>();
   pool: InFlight[] = [];
+  /**
+   * What a leader fast-committed (instance → value), and every decision a recovery took (a commit decided at a
+   * ballot above the default one), for the direct check that recovery of a fast commit ends with its attributes
+   * (issue #8; checkers.ts checkFastCommitRecovery).
+   */
+  readonly fastCommitted = new Map<InstanceKey, DecidedValue>();
+  readonly recoveryDecisions = new Map<InstanceKey, DecidedValue[]>();
+  /** Instances some recoverer sent TryPreAccept for (the optimized recovery's branch was reached). */
+  readonly triedPreAccept = new Set<InstanceKey>();
+  /** Every commit a leader decided for its own instance (fast, slow or by recovering it), in order. */
+  readonly ownDecisions: { replica: ReplicaId; key: InstanceKey }[] = [];
   #seq = 0;
   readonly #config: (id: ReplicaId, guarded?: GuardedConfig) => CoreConfig;
 
@@ -194,6 +206,7 @@ export class Cluster {
     node.durable.joining = ready.joining;
     for (const record of ready.committed) {
       const key = instanceKey(record.id);
+      this.#noteDecision(id, node.replica, record, key);
       node.commitHops.set(key, hops);
       if (record.id.replica === id && !this.acknowledgedAt.has(key)) this.acknowledgedAt.set(key, this.time);
       node.executor.add(record);
@@ -201,11 +214,38 @@ export class Cluster {
     if (ready.committed.length > 0) this.#execute(node);
     for (const message of ready.send) {
       const { from, to } = message;
+      if (message.type === 'TryPreAccept') this.triedPreAccept.add(instanceKey(message.instance));
       const receiver = this.#node(to);
       if (receiver.lost) continue; // sent by a member that has not seen the replacement yet: no one reads it
       this.pool.push({ seq: this.#seq++, message, from, to, fromBit: node.bit, toBit: receiver.bit, hops: hops + 1 });
     }
     return ready;
+  }
+
+  /**
+   * Notes a commit this replica decided itself: on the fast path as the leader, or as a recoverer (at a ballot
+   * above the leader's default one). Read from the core's own bookkeeping (fastPath, decidedHere), which the
+   * simulator never clears.
+   */
+  #noteDecision(id: ReplicaId, replica: Replica, record: InstanceRecord, key: InstanceKey): void {
+    const s = replica.state;
+    if (!s.decidedHere.has(key)) return;
+    const decision: DecidedValue = {
+      replica: id,
+      commands: record.commands.map((c) => c.id),
+      seq: record.attributes.seq,
+      deps: record.attributes.deps,
+      at: this.time,
+    };
+    if (record.id.replica === id) this.ownDecisions.push({ replica: id, key });
+    const { vbal } = record;
+    if (vbal.round === 0 && vbal.replica === record.id.replica) {
+      if (record.id.replica === id && s.fastPath.get(key) === true) this.fastCommitted.set(key, decision);
+      return;
+    }
+    let list = this.recoveryDecisions.get(key);
+    if (!list) this.recoveryDecisions.set(key, (list = []));
+    list.push(decision);
   }
 
   propose(id: ReplicaId, commands: Command[]): InstanceId {
@@ -240,7 +280,7 @@ export class Cluster {
   deliverable(held: ReadonlySet<ReplicaId> = new Set()): number[] {
     const out: number[] = [];
     const heldBits = this.bitsOf(held);
-    for (let i = 0; i < this.pool.length; i++) if (this.#canDeliver(this.pool[i]!, heldBits)) out.push(i);
+    for (let i = 0; i < this.pool.length; i++) if (this.#canDeliver(this.pool[i]!, heldBits, 0)) out.push(i);
     return out;
   }
 
@@ -248,21 +288,22 @@ export class Cluster {
    * The position of the `nth` (0-based) deliverable message in pool order, or -1: `deliverable()[nth]` without
    * building the list at every delivery of the simulator. `countDeliverable` sizes the choice.
    */
-  nthDeliverable(nth: number, heldBits = 0): number {
+  nthDeliverable(nth: number, heldBits = 0, pausedBits = 0): number {
     for (let i = 0, seen = 0; i < this.pool.length; i++) {
-      if (this.#canDeliver(this.pool[i]!, heldBits) && seen++ === nth) return i;
+      if (this.#canDeliver(this.pool[i]!, heldBits, pausedBits) && seen++ === nth) return i;
     }
     return -1;
   }
 
-  countDeliverable(heldBits = 0): number {
+  /** `heldBits`: replicas cut off (nothing from or to them); `pausedBits`: paused replicas, whose incoming messages wait. */
+  countDeliverable(heldBits = 0, pausedBits = 0): number {
     let count = 0;
-    for (const flight of this.pool) if (this.#canDeliver(flight, heldBits)) count++;
+    for (const flight of this.pool) if (this.#canDeliver(flight, heldBits, pausedBits)) count++;
     return count;
   }
 
-  #canDeliver(f: InFlight, heldBits: number): boolean {
-    return (f.toBit & this.#downBits) === 0 && ((f.fromBit | f.toBit) & heldBits) === 0;
+  #canDeliver(f: InFlight, heldBits: number, pausedBits: number): boolean {
+    return ((this.#downBits | pausedBits) & f.toBit) === 0 && ((f.fromBit | f.toBit) & heldBits) === 0;
   }
 
   /** Delivers the first message matching `where`; returns false when none matches. */

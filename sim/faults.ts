@@ -17,19 +17,33 @@ export interface FaultPlan {
   epochBumps: boolean;
   /** A replica loses its state for good (up or crashed) and a fresh one joins under a new id (§4.7). */
   rejoins: boolean;
+  /**
+   * Decisions hidden from recovery (issue #8): a leader is cut off the moment it decides, or paused right after
+   * it proposes (its late replies wait), its lease expires, and it hears and is heard again only once recovery has
+   * run; replies and Commits are delayed and reordered.
+   */
+  hide: boolean;
 }
 
-export type FaultFamily = 'skew' | 'leases' | 'modeSwitches' | 'epochBumps' | 'rejoins';
-export const faultFamilies: readonly FaultFamily[] = ['skew', 'leases', 'modeSwitches', 'epochBumps', 'rejoins'];
+export type FaultFamily = 'skew' | 'leases' | 'modeSwitches' | 'epochBumps' | 'rejoins' | 'hide';
+export const faultFamilies: readonly FaultFamily[] = [
+  'skew',
+  'leases',
+  'modeSwitches',
+  'epochBumps',
+  'rejoins',
+  'hide',
+];
 
 /**
  * `off`: families left out whatever the seed says (to isolate a failure); the draws stay the same. Families added
- * after the first ones draw from `later`, a stream of their own, so adding one left every older seed's schedule as
- * it was (the seeds that found bugs still replay them) whenever the new family is off.
+ * after the first ones draw from streams of their own (`later`, then `hiding`), so adding one left every older
+ * seed's schedule as it was (the seeds that found bugs still replay them) whenever the new family is off.
  */
 export function drawPlan(
   rng: Random,
   later: Random,
+  hiding: Random,
   n: number,
   faults: boolean,
   off: readonly FaultFamily[] = [],
@@ -42,6 +56,7 @@ export function drawPlan(
     modeSwitches: on('modeSwitches'),
     epochBumps: on('epochBumps'),
     rejoins: on('rejoins', later),
+    hide: on('hide', hiding),
   };
 }
 
@@ -52,6 +67,7 @@ export function describePlan(plan: FaultPlan): string {
     plan.modeSwitches && 'mode switches',
     plan.epochBumps && 'epochs',
     plan.rejoins && 'lost state and rejoins',
+    plan.hide && 'hidden decisions',
   ];
   return `clocks: ${clocks}; ${families.filter(Boolean).join(', ') || 'no guardrail faults'}`;
 }

@@ -21,5 +21,7 @@ export function historyOf(c: Cluster): History {
     executed: new Map(c.allIds.map((r) => [r, c.executed.get(r)!.map((x) => instanceKey(x.id))])),
     proposedAt: c.proposedAt,
     acknowledgedAt: c.acknowledgedAt,
+    fastCommitted: c.fastCommitted,
+    recoveryDecisions: c.recoveryDecisions,
   };
 }

@@ -113,7 +113,7 @@ const replayCommand = (seed: number): string => `  replay: npm run sim -- --seed
 const count = values.seed ? 1 : Number(values.seeds);
 const started = performance.now();
 let reported = 0;
-const { commands, failures, threads } = await runSeeds({
+const { commands, failures, threads, fastRecoveries } = await runSeeds({
   base: options(0, false),
   first,
   count,
@@ -145,5 +145,10 @@ const seconds = (performance.now() - started) / 1000;
 console.log(
   `${count} seeds, N=${n}: ${failures.length} failed; ${commands} simulated commands in ${seconds.toFixed(1)} s ` +
     `(${Math.round(commands / seconds)} commands/s on ${threads} thread${threads === 1 ? '' : 's'})`,
+);
+console.log(
+  `recoveries of fast-committed instances: ${fastRecoveries.instances} ` +
+    `(${fastRecoveries.viaTryPreAccept} through TryPreAccept, ${fastRecoveries.beforeFastCommit} decided before ` +
+    `the leader's late fast commit)`,
 );
 process.exitCode = failures.length > 0 ? 1 : 0;

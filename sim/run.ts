@@ -5,7 +5,7 @@
  * an event that does not fit the state at hand (a replay with events taken out) is skipped, under the same rules
  * the draw follows: at most F replicas down, cut off or joining at once, at most `lossesMax` losses.
  */
-import { InvariantViolation } from '../processors/epaxos/core/state.ts';
+import { InvariantViolation, type UnsafeRule } from '../processors/epaxos/core/state.ts';
 import { parseInstanceKey, type ReplicaId } from '../processors/epaxos/core/types.ts';
 import { checkAll, type Violation } from './checkers.ts';
 import { checkClients, isRead, type ClientOp } from './clients.ts';
@@ -29,6 +29,7 @@ export interface RunOptions {
   clientTimeout: number;
   unsafeFastQuorumMinusOne?: boolean;
   unsafeSkipJoin?: boolean;
+  unsafeRules?: readonly UnsafeRule[];
 }
 
 /** At most this many replicas lose their state in one run (each replacement is one more replica in the pool). */
@@ -40,7 +41,14 @@ export class Run {
   readonly f: number;
   readonly clocks = new Map<ReplicaId, Clock>();
   readonly cut = new Set<ReplicaId>();
-  readonly counts = { crashes: 0, cuts: 0, modeSwitches: 0, epochs: 0, lostUp: 0 };
+  /**
+   * Replicas paused (faults.ts `hide`), like a stopped process: what is sent to them waits, what they sent goes
+   * out, their clock stands still, and they keep their volatile state (a leader still waits for its replies).
+   */
+  readonly paused = new Set<ReplicaId>();
+  /** Replicas hidden by a `hide` event (cut or paused), until their `unhide`. */
+  readonly hidden = new Set<ReplicaId>();
+  readonly counts = { crashes: 0, cuts: 0, modeSwitches: 0, epochs: 0, lostUp: 0, hides: 0 };
   readonly clients: ClientOp[] = [];
   /** The events applied, when recording (the faulty phase only: the liveness phase follows from it). */
   readonly events: Event[] | undefined;
@@ -59,6 +67,7 @@ export class Run {
       recoveryTimeoutTicks: 8,
       ...(options.unsafeFastQuorumMinusOne ? { unsafeFastQuorumMinusOne: true } : {}),
       ...(options.unsafeSkipJoin ? { unsafeSkipJoin: true } : {}),
+      ...(options.unsafeRules?.length ? { unsafeRules: options.unsafeRules } : {}),
     });
     this.f = (options.n - 1) / 2;
     this.trace = options.trace;
@@ -69,7 +78,7 @@ export class Run {
   }
 
   up(r: ReplicaId): boolean {
-    return !this.c.crashed.has(r) && !this.cut.has(r);
+    return !this.c.crashed.has(r) && !this.cut.has(r) && !this.paused.has(r);
   }
 
   /** A joiner votes on nothing: it counts against the F replicas that may be down at once. */
@@ -80,7 +89,7 @@ export class Run {
   }
 
   down(): number {
-    return this.c.crashed.size + this.cut.size + this.joining();
+    return this.c.crashed.size + this.cut.size + this.paused.size + this.joining();
   }
 
   /**
@@ -124,8 +133,14 @@ export class Run {
     return this.c.bitsOf(this.cut);
   }
 
+  /** The bits of the paused replicas: messages to them wait. */
+  pausedBits(): number {
+    return this.paused.size === 0 ? 0 : this.c.bitsOf(this.paused);
+  }
+
   /** A chance for r to tick: as many ticks as its clock gives, each after its processor follows the guardrail. */
   tickChance(r: ReplicaId, ticks = this.clocks.get(r)!.next()): void {
+    if (this.paused.has(r)) return;
     for (; ticks > 0; ticks--) {
       this.guardrail.follow(r);
       this.c.tick(r);
@@ -172,10 +187,32 @@ export class Run {
         this.counts.cuts++;
         trace?.add(c.time, `cut off ${at}`);
         return true;
-      case 'heal':
-        if (this.cut.size === 0) return false;
-        this.cut.clear();
+      case 'heal': {
+        // A hidden replica stays hidden until its own unhide.
+        const healed = [...this.cut].filter((r) => !this.hidden.has(r));
+        if (healed.length === 0) return false;
+        for (const r of healed) this.cut.delete(r);
         trace?.add(c.time, 'heal partition');
+        return true;
+      }
+      case 'hide':
+        if (!this.up(at!) || this.down() >= this.f) return false;
+        (e.mode === 'cut' ? this.cut : this.paused).add(at!);
+        this.hidden.add(at!);
+        this.counts.hides++;
+        trace?.add(
+          c.time,
+          e.mode === 'cut'
+            ? `hide ${at}: cut off`
+            : `hide ${at}: paused (what is sent to it waits, its clock stands still)`,
+        );
+        return true;
+      case 'unhide':
+        if (!this.hidden.has(at!)) return false;
+        this.hidden.delete(at!);
+        this.cut.delete(at!);
+        this.paused.delete(at!);
+        trace?.add(c.time, `unhide ${at}`);
         return true;
       case 'expire':
         if (!guardrail.hasLease(at!)) return false;
@@ -217,10 +254,11 @@ export class Run {
   /** The deliverable messages with this exact content, in pool order. */
   #positionsOf(message: string): number[] {
     const held = this.heldBits();
-    const count = this.c.countDeliverable(held);
+    const paused = this.pausedBits();
+    const count = this.c.countDeliverable(held, paused);
     const out: number[] = [];
     for (let nth = 0; nth < count; nth++) {
-      const position = this.c.nthDeliverable(nth, held);
+      const position = this.c.nthDeliverable(nth, held, paused);
       if (this.#signature(this.c.pool[position]!) === message) out.push(position);
     }
     return out;
@@ -260,6 +298,8 @@ export class Run {
     try {
       for (const r of [...c.crashed]) guardrail.restart(r);
       this.cut.clear();
+      this.paused.clear();
+      this.hidden.clear();
       for (const r of c.ids) if (!guardrail.hasLease(r)) guardrail.renew(r);
       this.trace?.add(c.time, 'liveness phase');
       const bound = this.options.livenessRounds * Math.max(...this.options.plan.clocks.map((k) => k.slowdown));

@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Message } from '../processors/epaxos/core/messages.ts';
+import type { UnsafeRule } from '../processors/epaxos/core/state.ts';
 import type { FaultFamily } from './faults.ts';
 
 /** `t`: the cluster time it happened at (recorded; a replay sets the clock to it, so timeouts fall alike). */
@@ -21,14 +22,26 @@ type EventBody =
   | { type: 'deliver'; message: string; copy: number; dup: boolean }
   | { type: 'tick'; at: number; ticks: number }
   | { type: 'crash' | 'restart' | 'lose' | 'cut' | 'expire' | 'renew'; at: number }
-  | { type: 'heal' | 'switchMode' | 'bumpEpoch' };
+  | { type: 'heal' | 'switchMode' | 'bumpEpoch' }
+  /**
+   * Hides a replica (faults.ts `hide`): 'cut' holds everything from and to it, 'paused' stops it like a stopped process (what is sent to it waits, its clock stands still).
+   * `unhide` ends either; what waited is then delivered by deliver events like any other message.
+   */
+  | { type: 'hide'; at: number; mode: 'cut' | 'paused' }
+  | { type: 'unhide'; at: number };
 
 export interface Schedule {
   /** The seed whose plan (fault families, clock profiles) the replay uses; its events replace the draws. */
   seed: number;
   n: number;
   /** What else the run was started with that changes it: families left out, a test-only broken core. */
-  flags: { off: FaultFamily[]; unsafeFastQuorumMinusOne: boolean; unsafeSkipJoin: boolean };
+  flags: {
+    off: FaultFamily[];
+    unsafeFastQuorumMinusOne: boolean;
+    unsafeSkipJoin: boolean;
+    /** Test-only known-wrong recovery rules (absent in schedules kept before issue #8). */
+    unsafeRules?: UnsafeRule[];
+  };
   events: Event[];
   /** Per place, how far its clock had got when the faulty phase ended (the liveness phase goes on from there). */
   clockChances: number[];

@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Violation } from './checkers.ts';
-import { simulate, type SimOptions } from './simulate.ts';
+import { simulate, type FastRecoveries, type SimOptions } from './simulate.ts';
 
 export interface SeedFailure {
   seed: number;
@@ -17,6 +17,8 @@ export interface SeedFailure {
 
 export interface SeedChunk {
   commands: number;
+  /** Summed over the chunk's seeds (simulate.ts FastRecoveries). */
+  fastRecoveries: FastRecoveries;
   failures: SeedFailure[];
   seeds: number;
 }
@@ -36,7 +38,8 @@ export interface SeedRunOptions {
 
 /** The seeds [from, to) of one chunk, in this thread. */
 export function runChunk(base: Omit<SimOptions, 'seed'>, from: number, to: number): SeedChunk {
-  const chunk: SeedChunk = { commands: 0, failures: [], seeds: to - from };
+  const fastRecoveries: FastRecoveries = { instances: 0, viaTryPreAccept: 0, beforeFastCommit: 0 };
+  const chunk: SeedChunk = { commands: 0, fastRecoveries, failures: [], seeds: to - from };
   for (let seed = from; seed < to; seed++) {
     let result: ReturnType<typeof simulate>;
     try {
@@ -46,6 +49,7 @@ export function runChunk(base: Omit<SimOptions, 'seed'>, from: number, to: numbe
       throw new Error(`seed ${seed} (N=${base.n}): ${(error as Error).message}`, { cause: error });
     }
     chunk.commands += result.commands;
+    addFastRecoveries(fastRecoveries, result.fastRecoveries);
     if (result.violations.length > 0) {
       chunk.failures.push({ seed, plan: result.plan, violations: result.violations });
     }
@@ -64,10 +68,19 @@ const bootstrap = `
     .then(() => import(${JSON.stringify(new URL('./seed-worker.ts', import.meta.url).href)}));
 `;
 
+function addFastRecoveries(into: FastRecoveries, add: FastRecoveries): void {
+  into.instances += add.instances;
+  into.viaTryPreAccept += add.viaTryPreAccept;
+  into.beforeFastCommit += add.beforeFastCommit;
+}
+
 /** Every seed of the range; the total of their commands and their failures in seed order. */
-export async function runSeeds(
-  options: SeedRunOptions,
-): Promise<{ commands: number; failures: SeedFailure[]; threads: number }> {
+export async function runSeeds(options: SeedRunOptions): Promise<{
+  commands: number;
+  failures: SeedFailure[];
+  threads: number;
+  fastRecoveries: FastRecoveries;
+}> {
   const { base, first, count } = options;
   const size = options.chunk ?? 50;
   const end = first + count;
@@ -75,9 +88,11 @@ export async function runSeeds(
   let done = 0;
   let commands = 0;
   const failures: SeedFailure[] = [];
+  const fastRecoveries: FastRecoveries = { instances: 0, viaTryPreAccept: 0, beforeFastCommit: 0 };
   const take = (chunk: SeedChunk): void => {
     done += chunk.seeds;
     commands += chunk.commands;
+    addFastRecoveries(fastRecoveries, chunk.fastRecoveries);
     failures.push(...chunk.failures);
     options.onChunk?.(chunk, done);
   };
@@ -93,7 +108,7 @@ export async function runSeeds(
       await Promise.all(threads.map((t) => t.terminate()));
     }
   }
-  return { commands, failures: failures.sort((a, b) => a.seed - b.seed), threads: jobs };
+  return { commands, failures: failures.sort((a, b) => a.seed - b.seed), threads: jobs, fastRecoveries };
 
   function claim(): [number, number] | undefined {
     if (next >= end) return undefined;

@@ -6,9 +6,11 @@
  * (schedule.ts) replay it without the seed, and shrink.ts takes events out while it still fails.
  */
 import type { Violation } from './checkers.ts';
+import type { UnsafeRule } from '../processors/epaxos/core/state.ts';
 import type { Cluster } from './cluster.ts';
 import { describePlan, drawPlan, type FaultFamily, type FaultPlan } from './faults.ts';
 import type { Guardrail } from './guardrail.ts';
+import { Hider, tickShareWhileHidden } from './hide.ts';
 import { seeded, type Random } from './random.ts';
 import { lossesMax, Run } from './run.ts';
 import type { Schedule } from './schedule.ts';
@@ -26,6 +28,8 @@ export interface SimOptions {
   unsafeFastQuorumMinusOne?: boolean;
   /** TEST ONLY: a replica under a new id votes at once, without joining (§4.7). */
   unsafeSkipJoin?: boolean;
+  /** TEST ONLY: known-wrong recovery rules (processors/epaxos/core/state.ts UnsafeRule). */
+  unsafeRules?: UnsafeRule[];
   /** Record the last events (default true); batch runs turn it off and replay a failing seed with it. */
   trace?: boolean;
   /** Keep the run's events as a schedule (`SimResult.schedule`), to replay or shrink it. */
@@ -56,6 +60,24 @@ export const defaultSimOptions: Omit<SimOptions, 'seed'> = {
   clientTimeout: 150,
 };
 
+export interface FastRecoveries {
+  instances: number;
+  viaTryPreAccept: number;
+  beforeFastCommit: number;
+}
+
+export function fastRecoveriesOf(c: Cluster): FastRecoveries {
+  const out: FastRecoveries = { instances: 0, viaTryPreAccept: 0, beforeFastCommit: 0 };
+  for (const [key, fast] of c.fastCommitted) {
+    const decisions = c.recoveryDecisions.get(key);
+    if (!decisions) continue;
+    out.instances++;
+    if (c.triedPreAccept.has(key)) out.viaTryPreAccept++;
+    if (decisions.some((d) => d.at < fast.at)) out.beforeFastCommit++;
+  }
+  return out;
+}
+
 export interface SimResult {
   seed: number;
   violations: Violation[];
@@ -65,6 +87,11 @@ export interface SimResult {
   commands: number;
   messages: number;
   fastCommits: number;
+  /**
+   * Recoveries that decided an instance its leader fast-committed (issue #8): how many such instances, how many of
+   * them went through TryPreAccept, and how many were decided by recovery before the leader's late fast commit.
+   */
+  fastRecoveries: FastRecoveries;
   /** How often each fault occurred, so tests can tell the faults really happen. */
   faults: Guardrail['counts'] & Run['counts'] & { fenced: number };
   /** The events that were applied, when `record`. */
@@ -88,10 +115,11 @@ const odds = {
 } as const;
 
 /** The plan a seed draws, and the stream of the families added later (faults.ts): `rng` draws the rest. */
-function planOf(options: SimOptions): { rng: Random; later: Random; plan: FaultPlan } {
+function planOf(options: SimOptions): { rng: Random; later: Random; hiding: Random; plan: FaultPlan } {
   const rng = seeded(options.seed);
   const later = seeded(options.seed ^ 0x5bd1e995);
-  return { rng, later, plan: drawPlan(rng, later, options.n, options.faults, options.off) };
+  const hiding = seeded(options.seed ^ 0x27d4eb2f);
+  return { rng, later, hiding, plan: drawPlan(rng, later, hiding, options.n, options.faults, options.off) };
 }
 
 function startRun(options: SimOptions, plan: FaultPlan): Run {
@@ -106,12 +134,14 @@ function startRun(options: SimOptions, plan: FaultPlan): Run {
     ...(trace ? { trace } : {}),
     ...(options.unsafeFastQuorumMinusOne ? { unsafeFastQuorumMinusOne: true } : {}),
     ...(options.unsafeSkipJoin ? { unsafeSkipJoin: true } : {}),
+    ...(options.unsafeRules?.length ? { unsafeRules: options.unsafeRules } : {}),
   });
 }
 
 export function simulate(options: SimOptions): SimResult {
-  const { rng, later, plan } = planOf(options);
+  const { rng, later, hiding, plan } = planOf(options);
   const run = startRun(options, plan);
+  const hider = plan.hide ? new Hider(run, hiding) : undefined;
   const { c, guardrail } = run;
   const place = (r: string): number => c.ids.indexOf(r);
   let proposed = 0;
@@ -125,9 +155,10 @@ export function simulate(options: SimOptions): SimResult {
   /** Delivers a random deliverable message: reordering across partitions; a cut-off replica's wait. */
   const deliverOne = (): boolean => {
     const held = run.heldBits();
-    const candidates = c.countDeliverable(held);
+    const candidates = c.countDeliverable(held, run.pausedBits());
     if (candidates === 0) return false;
-    const position = c.nthDeliverable(rng.int(candidates), held);
+    const position = c.nthDeliverable(rng.int(candidates), held, run.pausedBits());
+    if (hider?.delayed(position)) return true; // it waits: this step passes without a delivery
     // Duplicate delivery (a replica re-reading its input after a crash): handlers must be idempotent.
     run.deliverAt(position, options.faults && rng.chance(0.03));
     return true;
@@ -135,8 +166,17 @@ export function simulate(options: SimOptions): SimResult {
   const mayLose = (): boolean => plan.rejoins && guardrail.counts.replacements < lossesMax && later.chance(0.3);
   const up = (r: string): boolean => run.up(r);
 
-  for (let step = 0; step < options.steps && !run.coreFailure; step++) {
+  // With hidden decisions, the faulty phase goes on while a replica is hidden (the recovery it waits for needs
+  // timeouts), up to six times its length.
+  const more = (step: number): boolean => step < options.steps || (hider?.active === true && step < 6 * options.steps);
+  for (let step = 0; more(step) && !run.coreFailure; step++) {
+    hider?.afterEvent();
     c.time++;
+    if (hider?.active && hiding.chance(tickShareWhileHidden)) {
+      const r = hiding.pick(c.ids);
+      run.apply({ type: 'tick', at: place(r), ticks: run.clocks.get(r)!.next() });
+      continue;
+    }
     const roll = rng.next();
     if (proposed < options.proposals && roll < odds.propose) propose();
     else if (roll < odds.deliver && deliverOne()) continue;
@@ -194,6 +234,7 @@ function finish(options: SimOptions, plan: FaultPlan, run: Run): SimResult {
     commands: run.clients.length,
     messages: run.messages,
     fastCommits: fastCommits(c),
+    fastRecoveries: fastRecoveriesOf(c),
     faults: { ...guardrail.counts, ...run.counts, fenced },
     ...(run.events ? { schedule: scheduleOf(options, run.events, clockChances, end) } : {}),
     cluster: c,
@@ -205,6 +246,7 @@ function scheduleOf(options: SimOptions, events: Schedule['events'], clockChance
     off: options.off ?? [],
     unsafeFastQuorumMinusOne: options.unsafeFastQuorumMinusOne === true,
     unsafeSkipJoin: options.unsafeSkipJoin === true,
+    ...(options.unsafeRules?.length ? { unsafeRules: options.unsafeRules } : {}),
   };
   return { seed: options.seed, n: options.n, flags, events, clockChances, end };
 }

@@ -31,7 +31,7 @@
  */
 import type { InstanceReport, Prepare, PrepareReply, TryPreAccept, TryPreAcceptReply } from './messages.ts';
 import { commit, startAccept, startPhase1 } from './normal.ts';
-import type { Coordination, ReplicaState } from './state.ts';
+import type { Coordination, FastCommitEvidence, ReplicaState } from './state.ts';
 import {
   compareBallots,
   type Ballot,
@@ -148,7 +148,9 @@ export function onPrepare(s: ReplicaState, m: Prepare): void {
 export function onPrepareReply(s: ReplicaState, m: PrepareReply): void {
   const key = instanceKey(m.instance);
   const c = s.coordinating.get(key);
-  if (!c || c.phase !== 'prepare' || compareBallots(c.ballot, m.ballot) !== 0) return;
+  if (!c || compareBallots(c.ballot, m.ballot) !== 0) return;
+  if (c.phase === 'try-preaccept') return onLatePrepareReply(s, c, m);
+  if (c.phase !== 'prepare') return;
   if (!m.ok) {
     s.coordinating.delete(key); // someone recovers at a higher ballot; our deadline will fire again if not
     return;
@@ -177,7 +179,9 @@ function maybeDecidePrepare(s: ReplicaState, id: InstanceId, c: Coordination): v
   }
   if (group && !basic && group.count >= Math.floor((f + 1) / 2)) {
     const voters = eq.filter((r) => sameAttributes(r.report.attributes, group.report.attributes)).map((r) => r.from);
-    return startTryPreAccept(s, id, group.report.commands, group.report.attributes, c, voters);
+    const evidence: FastCommitEvidence = { notEq: new Set(), leaderAnswered: false, deferred: false };
+    for (const r of replies) noteEvidence(evidence, r, id);
+    return startTryPreAccept(s, id, group.report.commands, group.report.attributes, c, voters, evidence);
   }
   // Rule 4: start from the latest pre-accepted attributes (they name the most).
   const any = highestVbal(considered.filter((r) => r.report.status === 'preaccepted'))[0] ?? considered[0]!;
@@ -217,6 +221,7 @@ function startTryPreAccept(
   attributes: Attributes,
   c: Coordination,
   alreadyAgreed: string[],
+  evidence: FastCommitEvidence,
 ): void {
   const next: Coordination = {
     ...c,
@@ -225,6 +230,7 @@ function startTryPreAccept(
     initial: attributes,
     attributes,
     replies: new Map(),
+    evidence,
   };
   const agreed = new Set([...alreadyAgreed]);
   // Our own log must not conflict either. Our own EQ vote, if we cast one, stays as it is (see the top of the file).
@@ -283,11 +289,29 @@ function tryConflict(s: ReplicaState, id: InstanceId, commands: Command[], attri
     // by seq, and the stand-in's final deps lead there), and the seq guard does not cover it.
     if (inDeps === 'stand-in') continue;
     const seen = accountsFor(s, other.attributes.deps, id, keys);
-    if (seen === 'named' || seen === 'stand-in') continue;
-    if (inDeps === 'maybe' || seen === 'maybe') return { ...conflict, committed: false };
+    if ((seen === 'named' || seen === 'stand-in') && (onlyVote(other) || s.unsafe('trustsReVotedDeps'))) continue;
+    if (inDeps === 'maybe' || seen !== undefined) return { ...conflict, committed: false };
     return conflict;
   }
   return undefined;
+}
+
+/**
+ * Whether `record`'s deps are all this replica ever voted for the instance — or its final value. TryPreAccept's
+ * argument (any quorum behind the other instance's final value meets the F+1 that agreed, and what the member in
+ * both voted for it names γ) holds for the votes a member cast, not for its latest record: a recovery's Phase 1 or
+ * an Accept re-votes, and the new deps may name γ where an earlier vote — still behind a value that can be chosen —
+ * did not. Found by the simulator's paused leaders (issue #8, N=5 seed 1894: r4 agreed to r0.2's TryPreAccept
+ * because its record of r1.1, re-voted by its own recovery, named r0.2; r1.1 then committed with the value its
+ * leader had accepted earlier, without r0.2: neither saw the other). A pre-accept at the leader's default ballot is
+ * the member's first and only vote (a duplicate gets the same answer, an EQ vote re-affirmed by TryPreAccept stays
+ * as it was); anything else is answered as an uncommitted conflict, so the recoverer waits for the commit.
+ */
+function onlyVote(record: InstanceRecord): boolean {
+  return (
+    record.status === 'committed' ||
+    (record.status === 'preaccepted' && isDefaultBallotOf(record.vbal, record.id.replica))
+  );
 }
 
 /**
@@ -371,22 +395,70 @@ export function onTryPreAcceptReply(s: ReplicaState, m: TryPreAcceptReply): void
     // A committed conflict proves γ was not fast-committed with these attributes: plain Phase 1 is safe.
     return startPhase1(s, m.instance, c.commands, c.ballot, false, c.attributes);
   } else if (m.conflict) {
-    // Two recoveries deferred on each other: neither instance can have been fast-committed with attributes that
-    // omit the other (they would see each other), so plain Phase 1 is safe, and it breaks the wait (Go impl.).
-    if (s.deferredOn.get(m.conflict.instance) === key) {
+    // Plain Phase 1 needs proof that γ was not fast-committed. Two recoveries deferred on each other are no such
+    // proof: fast quorums intersect, so at most one of the two was fast-committed — but it may be this one (found
+    // by the simulator's hidden decisions, issue #8: N=5 seed 134 committed r4.0 with two values). The old
+    // shortcut stays as an unsafe variant for the tests.
+    if (s.unsafe('mutualDeferralPhase1') && s.deferredOn.get(m.conflict.instance) === key) {
       return startPhase1(s, m.instance, c.commands, c.ballot, false, c.attributes);
     }
+    if (provesNoFastCommit(s, c)) return startPhase1(s, m.instance, c.commands, c.ballot, false, c.attributes);
     // Otherwise defer (§4.4): the conflicting instance is decided first (its own deadline recovers it; starting
     // that here made two recoverers preempt each other forever in the simulator), our deadline retries this one.
+    // The round stays open meanwhile: more agreement still completes it, and a late Prepare reply that proves no
+    // fast commit sends it to Phase 1 (onLatePrepareReply) — which is what ends two recoveries waiting on each
+    // other once their leaders or enough members answer.
     s.deferredOn.set(key, m.conflict.instance);
-    s.coordinating.delete(key);
+    c.evidence!.deferred = true;
     return;
   }
   maybeDecideTry(s, m.instance, c);
 }
 
+/**
+ * What one Prepare reply proves (the argument at the top of the file): a member other than the leader whose report
+ * is not a default-ballot EQ vote is not, and never will be, one of the leader's EQ voters — it promised a
+ * recovery ballot, so the leader's PreAccept is refused from now on; a pre-accept at a recovery ballot overwrote an
+ * EQ vote only after a recoverer proved no fast commit; an EQ voter that TryPreAccepted keeps its EQ vote. The
+ * leader answering without a commit proves the same for the instance as a whole: it commits and persists in one
+ * step, and the Prepare ended its coordination.
+ */
+function noteEvidence(evidence: FastCommitEvidence, reply: PrepareReply, id: InstanceId): void {
+  if (!reply.ok) return;
+  if (reply.from === id.replica) {
+    if (reply.report?.status !== 'committed') evidence.leaderAnswered = true;
+  } else if (!reply.report || !isEqVote(reply.report, id)) evidence.notEq.add(reply.from);
+}
+
+/**
+ * γ was not fast-committed: its leader answered without a commit, or more members than a fast quorum can leave out
+ * (N − fast quorum) are known not to be EQ voters.
+ */
+function provesNoFastCommit(s: ReplicaState, c: Coordination): boolean {
+  const e = c.evidence;
+  if (!e) return false;
+  return e.leaderAnswered || e.notEq.size > s.quorums.n - s.fastQuorum;
+}
+
+/** A Prepare reply that came in after the round moved on to TryPreAccept: more evidence, or a commit. */
+function onLatePrepareReply(s: ReplicaState, c: Coordination, m: PrepareReply): void {
+  if (!m.ok) return;
+  if (m.report?.status === 'committed') return commit(s, m.instance, m.report.commands, m.report.attributes, c.ballot);
+  if (m.report && m.from !== m.instance.replica && isEqVote(m.report, m.instance)) {
+    // Another EQ voter: it agrees with the tuple as the first ones did.
+    if (sameAttributes(m.report.attributes, c.attributes)) c.committedDeps.add(m.from);
+    return maybeDecideTry(s, m.instance, c);
+  }
+  noteEvidence(c.evidence!, m, m.instance);
+  if (c.evidence!.deferred && provesNoFastCommit(s, c)) {
+    startPhase1(s, m.instance, c.commands, c.ballot, false, c.attributes);
+  }
+}
+
 function maybeDecideTry(s: ReplicaState, id: InstanceId, c: Coordination): void {
   if (c.committedDeps.size >= s.quorums.slow) return startAccept(s, id, c.commands, c.attributes, c.ballot);
+  // Deferred on an uncommitted conflict: its refusal proves nothing, so it may not count towards giving up.
+  if (c.evidence?.deferred) return;
   const pending = s.others().filter((r) => !c.committedDeps.has(r) && !c.replies.has(r));
   if (pending.length === 0 || c.committedDeps.size + pending.length < s.quorums.slow) {
     startPhase1(s, id, c.commands, c.ballot, false, c.attributes);

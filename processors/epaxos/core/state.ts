@@ -70,7 +70,12 @@ export interface CoreConfig {
  * Known-wrong variants of the recovery rules, for tests only (unsafeRuleDescriptions says what each does).
  */
 export type UnsafeRule =
-  'tryPreAcceptErasesEqVote' | 'uncommittedConflictAsCommitted' | 'noSeqGuard' | 'promiseOverwritesVbal';
+  | 'tryPreAcceptErasesEqVote'
+  | 'uncommittedConflictAsCommitted'
+  | 'noSeqGuard'
+  | 'promiseOverwritesVbal'
+  | 'mutualDeferralPhase1'
+  | 'trustsReVotedDeps';
 
 export const unsafeRuleDescriptions: Readonly<Record<UnsafeRule, string>> = {
   tryPreAcceptErasesEqVote:
@@ -80,6 +85,12 @@ export const unsafeRuleDescriptions: Readonly<Record<UnsafeRule, string>> = {
     'a TryPreAccept refused for a conflict that is not committed yet sends the recoverer to plain Phase 1, as if ' +
     'the conflict were committed',
   noSeqGuard: 'the fast path does not wait for every dep to be known committed (the §4.4 seq guard is off)',
+  mutualDeferralPhase1:
+    'two TryPreAccept recoveries deferred on each other both take plain Phase 1, as if neither could have been ' +
+    'fast-committed (the core before issue #8; at most one of them can have been, and it may be the one recovered)',
+  trustsReVotedDeps:
+    "TryPreAccept trusts an interfering instance's latest deps at a member even when that member re-voted it (a " +
+    "recovery's Phase 1 or an Accept) and an earlier vote, still behind a value that can be chosen, did not name γ",
   promiseOverwritesVbal:
     'one ballot variable per instance: a promise also overwrites the last voted ballot, so recovery effectively ' +
     'chooses by the promised ballot (the flaw Sutra found in the specification)',
@@ -125,6 +136,20 @@ export interface Coordination {
   committedDeps: Set<InstanceKey>;
   /** Recovery may not use the fast path. */
   fastAllowed: boolean;
+  /** TryPreAccept only: what the Prepare replies (late ones too) prove about a fast commit (recovery.ts). */
+  evidence?: FastCommitEvidence;
+}
+
+/**
+ * What a recoverer on the TryPreAccept branch knows about whether the leader could have fast-committed: members
+ * (not the leader) whose Prepare reply shows they are not, and never will be, EQ voters, and whether the leader
+ * itself answered without a commit (then it never fast-committed and never will: recovery.ts).
+ */
+export interface FastCommitEvidence {
+  notEq: Set<ReplicaId>;
+  leaderAnswered: boolean;
+  /** Refused for an uncommitted conflict: waiting for it, or for evidence that licenses plain Phase 1. */
+  deferred: boolean;
 }
 
 export class ReplicaState {
