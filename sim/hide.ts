@@ -10,7 +10,7 @@
  *    meanwhile — and it fast-commits what recovery may have decided otherwise;
  *  - either way its lease expires, so the others recover its instance after one timeout, and it is heard (or
  *    hears) again only once another member has committed that instance, or after a long hold;
- *  - replies and Commits, anyone's, may be delayed by many steps (reordered against everything else).
+ *  - PreAccepts, replies and Commits, anyone's, may be delayed by many steps (reordered against everything else).
  * Every choice draws from the family's own stream, and every effect is an event of the schedule (hide, unhide,
  * expire, renew, deliver), so a run replays and shrinks like any other; the delays shape only which messages the
  * draw delivers.
@@ -21,11 +21,15 @@ import type { InFlight } from './cluster.ts';
 import type { Random } from './random.ts';
 import type { Run } from './run.ts';
 
-/** Chance that a leader is cut off the moment it decides one of its instances. */
-const cutOnDecide = 0.4;
+/**
+ * Chance that a leader is cut off the moment it decides one of its instances: fast commits are the ones recovery
+ * must rebuild from votes alone, and they are the rarer decisions (few at N=7 and 9), so they are hidden most.
+ */
+const cutOnFastDecision = 0.75;
+const cutOnSlowDecision = 0.25;
 /** Chance that a leader is paused right after it proposes. */
-const pauseOnPropose = 0.3;
-/** Chance that a reply or a Commit is delayed, and by how many steps at most. */
+const pauseOnPropose = 0.15;
+/** Chance that a PreAccept, a reply or a Commit is delayed, and by how many steps at most. */
 const delayChance = 0.2;
 const delayMax = 300;
 /** Steps after which a hidden replica is heard again even if no one recovered its instance. */
@@ -33,7 +37,12 @@ const holdMax = 1500;
 /** While a replica is hidden, the share of steps that are clock ticks elsewhere (recovery needs timeouts). */
 export const tickShareWhileHidden = 0.35;
 
+/**
+ * A delayed PreAccept makes its acceptor learn the instance late — after interfering ones — so a leader decides on
+ * the fewest votes while other members see another order: what recovery must then rebuild from those few votes.
+ */
 const delayable = new Set<Message['type']>([
+  'PreAccept',
   'PreAcceptReply',
   'AcceptReply',
   'PrepareReply',
@@ -99,7 +108,8 @@ export class Hider {
     const decisions = this.run.c.ownDecisions;
     for (; this.#decisionsSeen < decisions.length; this.#decisionsSeen++) {
       const { replica, key } = decisions[this.#decisionsSeen]!;
-      if (this.rng.chance(cutOnDecide)) this.#hide(replica, key, 'cut');
+      const fast = this.run.c.fastCommitted.get(key)?.replica === replica;
+      if (this.rng.chance(fast ? cutOnFastDecision : cutOnSlowDecision)) this.#hide(replica, key, 'cut');
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * npm run sim -- [--seeds N] [--start S] [--seed S] [--schedule FILE] [--n 3|5] [--proposals P] [--keys K]
- *                [--unsafe-fast-quorum] [--unsafe-skip-join] [--off skew,leases,modeSwitches,epochBumps,rejoins]
+ *                [--unsafe-fast-quorum] [--unsafe-skip-join] [--unsafe-rule R[,R...]]
+ *                [--off skew,leases,modeSwitches,epochBumps,rejoins,hide]
  *                [--no-shrink] [--trace-lines L] [--quiet] [--jobs J]
  * Runs seeded simulations and reports simulated commands per second, the seeds spread over J worker threads
  * (default: one per core; seeds are independent, so how many threads ran them changes no run). A failing seed prints its violations and its
@@ -9,6 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { unsafeRuleDescriptions, type UnsafeRule } from '../processors/epaxos/core/state.ts';
 import { faultFamilies, type FaultFamily } from './faults.ts';
 import { loadSchedule, saveSchedule } from './schedule.ts';
 import { runSeeds } from './seeds.ts';
@@ -26,6 +28,8 @@ const { values } = parseArgs({
     keys: { type: 'string', default: String(defaultSimOptions.keys) },
     'unsafe-fast-quorum': { type: 'boolean', default: false },
     'unsafe-skip-join': { type: 'boolean', default: false },
+    /** Test-only known-wrong recovery rules (processors/epaxos/core/state.ts unsafeRuleDescriptions). */
+    'unsafe-rule': { type: 'string', default: '' },
     /** Fault families to leave out, whatever the seeds draw: to isolate what a failure needs. */
     off: { type: 'string', default: '' },
     'no-shrink': { type: 'boolean', default: false },
@@ -41,11 +45,20 @@ if (unknown.length > 0) {
   console.error(`--off: unknown ${unknown.join(',')} (known: ${faultFamilies.join(',')})`);
   process.exit(2);
 }
+const unsafeRules = values['unsafe-rule'].split(',').filter(Boolean) as UnsafeRule[];
+const unknownRules = unsafeRules.filter((r) => !(r in unsafeRuleDescriptions));
+if (unknownRules.length > 0) {
+  console.error(
+    `--unsafe-rule: unknown ${unknownRules.join(',')} (known: ${Object.keys(unsafeRuleDescriptions).join(',')})`,
+  );
+  process.exit(2);
+}
 const n = Number(values.n);
 const traceLines = Number(values['trace-lines']);
 const flags = [
   values['unsafe-fast-quorum'] ? ' --unsafe-fast-quorum' : '',
   values['unsafe-skip-join'] ? ' --unsafe-skip-join' : '',
+  unsafeRules.length > 0 ? ` --unsafe-rule ${unsafeRules.join(',')}` : '',
   off.length > 0 ? ` --off ${off.join(',')}` : '',
 ].join('');
 const options = (seed: number, trace: boolean): SimOptions => ({
@@ -59,6 +72,7 @@ const options = (seed: number, trace: boolean): SimOptions => ({
   off,
   ...(values['unsafe-fast-quorum'] ? { unsafeFastQuorumMinusOne: true } : {}),
   ...(values['unsafe-skip-join'] ? { unsafeSkipJoin: true } : {}),
+  ...(unsafeRules.length > 0 ? { unsafeRules } : {}),
 });
 
 const indent = (lines: string[]): string => lines.map((t) => `    ${t}`).join('\n');
