@@ -61,8 +61,18 @@ describe('kept schedules (sim/regressions/)', () => {
     test(file, () => {
       const schedule = loadSchedule(join(dir, file));
       assert.ok(schedule.note, 'says what it pins');
-      const result = replay({ ...defaultSimOptions, seed: schedule.seed, record: true }, schedule);
-      assert.equal(result.schedule!.events.length, schedule.events.length, 'every event still applies');
+      const base = { ...defaultSimOptions, seed: schedule.seed, record: true };
+      const wrong = schedule.failsWith;
+      if (wrong) {
+        // Recorded on the wrong core: brought back by its unsafe rules, it fails as it did, event for event.
+        const flags = { ...schedule.flags, unsafeRules: wrong.unsafeRules };
+        const old = replay(base, { ...schedule, flags });
+        assert.equal(old.schedule!.events.length, schedule.events.length, 'every event applies on the wrong core');
+        const invariants = old.violations.map((v) => v.invariant);
+        assert.ok(invariants.includes(wrong.invariant), `fails with ${wrong.invariant}: ${invariants.join(', ')}`);
+      }
+      const result = replay(base, { ...schedule, flags: { ...schedule.flags, unsafeRules: [] } });
+      if (!wrong) assert.equal(result.schedule!.events.length, schedule.events.length, 'every event still applies');
       assert.deepEqual(result.violations, []);
     });
   }

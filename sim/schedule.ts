@@ -49,6 +49,11 @@ export interface Schedule {
   end?: number;
   /** What a kept schedule pins (sim/regressions/). */
   note?: string;
+  /**
+   * A kept schedule recorded on a core that was wrong (sim/regressions/): with these test-only rules, which bring the
+   * wrong behaviour back, it applies event for event and fails with `invariant`; on the core as it is, it passes.
+   */
+  failsWith?: { unsafeRules: UnsafeRule[]; invariant: string };
 }
 
 /** A message's exact content, as one string: two messages with the same one are the same message. */

@@ -75,7 +75,8 @@ export type UnsafeRule =
   | 'noSeqGuard'
   | 'promiseOverwritesVbal'
   | 'mutualDeferralPhase1'
-  | 'trustsReVotedDeps';
+  | 'trustsReVotedDeps'
+  | 'seqGuardCountsLateCommits';
 
 export const unsafeRuleDescriptions: Readonly<Record<UnsafeRule, string>> = {
   tryPreAcceptErasesEqVote:
@@ -91,6 +92,9 @@ export const unsafeRuleDescriptions: Readonly<Record<UnsafeRule, string>> = {
   trustsReVotedDeps:
     "TryPreAccept trusts an interfering instance's latest deps at a member even when that member re-voted it (a " +
     "recovery's Phase 1 or an Accept) and an earlier vote, still behind a value that can be chosen, did not name γ",
+  seqGuardCountsLateCommits:
+    'the §4.4 seq guard also counts a dep the leader learned committed after the votes were cast (the core before ' +
+    "issue #8): the votes' seq may then not exceed the dep's final seq",
   promiseOverwritesVbal:
     'one ballot variable per instance: a promise also overwrites the last voted ballot, so recovery effectively ' +
     'chooses by the promised ballot (the flaw Sutra found in the specification)',
