@@ -61,6 +61,8 @@ test('each unsafe variant of issue #8 is targeted by a scenario that it breaks',
     'uncommittedConflictAsCommitted',
     'noSeqGuard',
     'promiseOverwritesVbal',
+    'mutualDeferralPhase1',
+    'trustsReVotedDeps',
     'fastQuorum',
   ];
   for (const t of issue8) assert.ok(t === 'fastQuorum' || t in unsafeRuleDescriptions, `${t} is not a rule`);
