@@ -87,7 +87,8 @@ describe('seeded simulation with faults, then a healed liveness phase', () => {
     // The known-wrong recovery rules of issue #8 (TryPreAccept exists from N=5 on): each caught within the set.
     if (n === 5) {
       for (const rule of Object.keys(unsafeRuleDescriptions) as UnsafeRule[]) {
-        if (rule === 'trustsReVotedDeps') continue; // rarer: pinned by a kept schedule and a scenario file instead
+        // Rarer (seeds 16062 and 5125 of 20,000): pinned by kept schedules in sim/regressions/ instead.
+        if (rule === 'trustsReVotedDeps' || rule === 'seqGuardCountsLateCommits') continue;
         test(`N=${n}: the unsafe rule ${rule} is caught within the same seeds`, () => {
           assert.ok(firstCaught(n, rule) > 0, `the checkers found ${rule}`);
         });
