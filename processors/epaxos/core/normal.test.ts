@@ -2,6 +2,7 @@
  * The normal case (paper §4.3, Fig. 2) on a deterministic in-process cluster (sim/cluster.ts).
  */
 import assert from 'node:assert/strict';
+import { quorumSizes } from '../../../guardrail/quorum.ts';
 import { describe, test } from 'node:test';
 import { Cluster, command } from '../../../sim/cluster.ts';
 import { instanceKey, quorums } from './types.ts';
@@ -19,7 +20,14 @@ describe('quorums (DESIGN.md §3, EPAXOS-NOTES.md §7 table)', () => {
     ]);
   });
   test('even N is refused', () => {
-    assert.throws(() => quorums(4), /odd number of replicas/);
+    assert.throws(() => quorums(4), /N=4 is even/);
+  });
+  test('one quorum function: the core says what the guardrail says, N=1 included (a leader alone is fast)', () => {
+    for (let n = 1; n < 100; n += 2) {
+      const g = quorumSizes(n);
+      assert.deepEqual(quorums(n), { n, f: g.f, slow: g.slowQuorum, fast: g.fastQuorum });
+    }
+    assert.equal(quorums(1).fast, 1);
   });
 });
 

@@ -1,3 +1,5 @@
+import { quorumSizes } from '../../../guardrail/quorum.ts';
+
 /**
  * EPaxos core data (Moraru et al., SOSP'13 §4). Pure values: no I/O, no clock, no randomness.
  * Instance ids are (replica, slot); slots are never reused. Ballots are (epoch, round, replica), ordered
@@ -97,7 +99,12 @@ export function sameAttributes(a: Attributes, b: Attributes): boolean {
   return a.seq === b.seq && a.deps.length === b.deps.length && a.deps.every((d, i) => d === b.deps[i]);
 }
 
-/** Quorum sizes of DESIGN.md §3 for N = 2F+1 replicas: slow F+1, fast F+⌊(F+1)/2⌋, both counting the leader. */
+/**
+ * Quorum sizes for N = 2F+1 replicas: slow F+1, fast F+⌊(F+1)/2⌋ (at least 1: at N=1 the leader is its own fast
+ * quorum), both counting the leader. One function for the core, the guardrail and monitoring: the guardrail's,
+ * which is property-tested (guardrail/quorum.property.test.ts); before issue #10 the core computed a fast quorum
+ * of 0 at N=1 where the guardrail said 1.
+ */
 export interface Quorums {
   n: number;
   f: number;
@@ -106,9 +113,6 @@ export interface Quorums {
 }
 
 export function quorums(n: number): Quorums {
-  if (!Number.isInteger(n) || n < 1 || n % 2 === 0) {
-    throw new RangeError(`EPaxos needs an odd number of replicas N = 2F+1, got ${n}`);
-  }
-  const f = (n - 1) / 2;
-  return { n, f, slow: f + 1, fast: f + Math.floor((f + 1) / 2) };
+  const q = quorumSizes(n);
+  return { n: q.n, f: q.f, slow: q.slowQuorum, fast: q.fastQuorum };
 }
