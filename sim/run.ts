@@ -376,6 +376,16 @@ export class Run {
     if (this.coreFailure) found.unshift({ invariant: 'core assertion', detail: this.coreFailure });
     else found.push(...checkClients(this.c, this.clients, this.options.clientTimeout));
     if (this.#liveness && !this.coreFailure) found.push(this.#liveness);
+    // Healed and done, nothing waits any more: a deferral left behind is state that only grows (issue #10).
+    if (!this.coreFailure && !this.#liveness) {
+      for (const r of this.c.ids) {
+        const left = this.c.replica(r).state.deferredOn;
+        if (left.size > 0) {
+          const entries = [...left].map(([k, on]) => `${k} on ${on}`).join(', ');
+          found.push({ invariant: 'bounded state', detail: `${r} still holds deferred recoveries: ${entries}` });
+        }
+      }
+    }
     return found;
   }
 }

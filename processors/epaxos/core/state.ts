@@ -175,7 +175,10 @@ export class ReplicaState {
   /** Recoveries this replica started per uncommitted instance, for their backoff (recoveryRetryDelay). Volatile. */
   readonly recoveryAttempts = new Map<InstanceKey, number>();
   now = 0;
-  /** TryPreAccept recoveries deferred, each on the uncommitted instance that blocked it (§4.4). Volatile. */
+  /**
+   * TryPreAccept recoveries deferred, each on the uncommitted instance that blocked it (§4.4). Volatile; an entry
+   * goes when either instance commits, so it holds only recoveries waiting now.
+   */
   readonly deferredOn = new Map<InstanceKey, InstanceKey>();
   /** Protocol messages dropped because they came from an older epoch. */
   fencedMessages = 0;
@@ -288,6 +291,11 @@ export class ReplicaState {
     if (record.status === 'committed') {
       this.deadlines.delete(key);
       this.recoveryAttempts.delete(key);
+      // A deferral ends with its cause: the deferred instance or the one it waited for committed (issue #10).
+      if (this.deferredOn.size > 0) {
+        this.deferredOn.delete(key);
+        for (const [deferred, on] of this.deferredOn) if (on === key) this.deferredOn.delete(deferred);
+      }
       if (previous?.status !== 'committed') this.#committed.push(record);
     } else if (!this.deadlines.has(key)) {
       this.deadlines.set(key, this.now + this.recoveryDelay(record.id));
