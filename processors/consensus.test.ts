@@ -110,26 +110,38 @@ test('with a guardrail: its mode applies from the next tick, and a replica witho
   const link = await ClusterLink.connect({ guardrail: open(), replicas: 3, log: () => undefined, registerRetryMs: 1 });
   setClusterLink(link);
   const commits: { replica: string; fast: boolean; eligible: boolean | undefined }[] = [];
-  setConsensusObserver({ committed: (replica, fast, _n, _l, eligible) => commits.push({ replica, fast, eligible }) });
-  const d = await driver('guarded');
+  const proposedBy = new Map<string, number[]>();
+  setConsensusObserver({
+    committed: (replica, fast, _n, _l, eligible) => commits.push({ replica, fast, eligible }),
+    proposed: (replica, n) => proposedBy.set(replica, [...(proposedBy.get(replica) ?? []), n]),
+  });
+  // Two commands per instance at most: what r1 holds meanwhile is more than one instance's worth.
+  const d = await driver('guarded', { PARLEY_BATCH_COMMANDS_MAX: '2' });
   try {
     const run = async (ticks: number) => {
       for (let i = 0; i < ticks; i++) await d.advanceWallClockTime(10);
     };
-    await d.pipeInputs('proposals', [proposal('a0', ['a'], 0), proposal('b1', ['b'], 1), proposal('c2', ['c'], 2)]);
+    const held = ['b1', 'b1x', 'b1y', 'b1z', 'b1w'];
+    await d.pipeInputs('proposals', [
+      proposal('a0', ['a'], 0),
+      ...held.map((id) => proposal(id, ['b'], 1)),
+      proposal('c2', ['c'], 2),
+    ]);
     await run(20);
     const firstIds = (await d.readOutput<string, OrderedDecision>('ordered')).map((r) => r.value.proposalId);
-    assert.deepEqual(firstIds.sort(), ['a0', 'c2'], 'r1 holds b1: no lease of its own yet');
+    assert.deepEqual(firstIds.sort(), ['a0', 'c2'], 'r1 holds b1…: no lease of its own yet');
+    assert.equal(proposedBy.get('r1'), undefined, 'r1 proposed nothing while it held');
     assert.ok(commits.length > 0 && commits.every((c) => c.fast), 'fast mode: lone commands commit fast');
 
     clock.advance(2_001); // the crashed owner's lease expires; r1 registers and proposes what it held
     const later: string[] = [];
-    for (let i = 0; i < 500 && later.length === 0; i++) {
+    for (let i = 0; i < 500 && later.length < held.length; i++) {
       await new Promise((resolve) => setTimeout(resolve, 1)); // the registration retry runs on real timers
       await run(1);
       later.push(...(await d.readOutput<string, OrderedDecision>('ordered')).map((r) => r.value.proposalId));
     }
-    assert.deepEqual(later, ['b1']);
+    assert.deepEqual(later, held, 'what r1 held, in order');
+    assert.deepEqual(proposedBy.get('r1'), [2, 2, 1], 'proposed in instances of at most batchCommandsMax');
 
     await setMode(open(), 'slow', { reason: 'test' });
     for (let i = 0; i < 100 && link.config().mode !== 'slow'; i++)

@@ -35,7 +35,6 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
   #limits!: ConsensusLimits;
   #config!: Required<EpaxosConfig>;
   #batch: Command[] = [];
-  #batchSince = 0;
   /** Proposal timestamps of commands this replica leads, until they commit (for commit latency). */
   readonly #proposedAt = new Map<string, number>();
   #members: string[] = [];
@@ -101,7 +100,8 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
       this.#followGuardrail(now);
       this.#apply(this.#replica.step({ type: 'tick' }), now);
     });
-    context.schedule(Math.max(1, this.#limits.batchWindowMs), 'wall', (now) => this.#flush(now, false));
+    // The batch window is this punctuation's period: a command waits at most one window for company.
+    context.schedule(Math.max(1, this.#limits.batchWindowMs), 'wall', (now) => this.#flush(now));
   }
 
   process(record: StreamRecord<string, Proposal | { message: Record<string, unknown> }>): void {
@@ -110,10 +110,9 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
       this.#apply(this.#replica.step({ type: 'message', message: messageFromAvro(value) }), record.timestamp);
       return;
     }
-    if (this.#batch.length === 0) this.#batchSince = this.#context.streamTime;
     this.#batch.push({ id: value.id, keys: [...value.keys], payload: new Uint8Array(value.payload) });
     this.#proposedAt.set(value.id, Number(value.timestamp));
-    if (this.#batch.length >= this.#limits.batchCommandsMax) this.#flush(record.timestamp, true);
+    if (this.#batch.length >= this.#limits.batchCommandsMax) this.#flush(record.timestamp);
   }
 
   async close(): Promise<void> {
@@ -142,8 +141,12 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
     }
   }
 
-  /** Proposes the batch as one instance when it is full or its window has passed (§7.6 batching). */
-  #flush(now: number, full: boolean): void {
+  /**
+   * Proposes the batch when it is full or at the window's punctuation (§7.6 batching), in instances of at most
+   * `batchCommandsMax` commands: a batch held while this replica had no lease grows past it, and was proposed as
+   * one instance (issue #10), one record and one message as large as everything held.
+   */
+  #flush(now: number): void {
     if (this.#batch.length === 0) return;
     // Without a live lease this replica must not lead new instances (DESIGN.md §4): the batch waits, and the
     // clients' retries (same proposal ids) reach a replica that can.
@@ -155,18 +158,11 @@ export class EpaxosProcessor implements Processor<string, Proposal | { message: 
       );
     }
     if (holding) return;
-    if (
-      !full &&
-      now - this.#batchSince < this.#limits.batchWindowMs &&
-      this.#batch.length < this.#limits.batchCommandsMax
-    ) {
-      // The wall-clock punctuation may run before the window passed in stream time: propose anyway, a batch
-      // never waits for more than one punctuation period.
+    while (this.#batch.length > 0) {
+      const commands = this.#batch.splice(0, this.#limits.batchCommandsMax);
+      observer().proposed?.(this.#replica.state.self, commands.length);
+      this.#apply(this.#replica.step({ type: 'propose', commands }), now);
     }
-    const commands = this.#batch;
-    this.#batch = [];
-    observer().proposed?.(this.#replica.state.self, commands.length);
-    this.#apply(this.#replica.step({ type: 'propose', commands }), now);
   }
 
   #apply(ready: Ready, timestamp: number): void {
