@@ -55,7 +55,13 @@ describe('mode policy', () => {
       'fast',
       'fast',
     ]);
+    // …nor decide a switch: only a sample with attempts does (issue #11: "for 50874 ms (last n/a)" once idle).
     assert.deepEqual(drive([sample(0, 0.5), sample(600, undefined), sample(1_000, undefined)]).modes, [
+      'fast',
+      'fast',
+      'fast',
+    ]);
+    assert.deepEqual(drive([sample(0, 0.5), sample(600, undefined), sample(1_000, 0.5)]).modes, [
       'fast',
       'fast',
       'slow',
@@ -65,6 +71,14 @@ describe('mode policy', () => {
       'fast',
       'fast',
     ]);
+  });
+
+  test('evidence a longer gap than the window apart does not carry over it: the window starts again', () => {
+    // The workload stopped at 0 and came back at 50 s: two low samples around an idle gap are not a window of them.
+    const { modes, reasons } = drive([sample(0, 0.5), sample(50_000, 0.5), sample(50_500, 0.5), sample(51_000, 0.5)]);
+    assert.deepEqual(modes, ['fast', 'fast', 'fast', 'slow']);
+    assert.deepEqual(reasons, ['low-fast-path-ratio: fast-path success ratio under 80.0% for 1000 ms (last 50.0%)']);
+    assert.deepEqual(drive([sample(0, 0.95), sample(30_000, 0.95)], 'slow').modes, ['slow', 'slow']);
   });
 
   test('fewer live members than the fast quorum switches to slow at once', () => {
@@ -109,10 +123,17 @@ function naiveDecision(history: ModeSample[], mode: Mode, opts: ModePolicyOption
     mode === 'fast'
       ? (s: ModeSample) => s.fastSuccesses / s.fastAttempts < opts.threshold
       : (s: ModeSample) => s.fastSuccesses / s.fastAttempts > opts.threshold + opts.margin;
+  // Decided only on a sample with attempts, over a run of wanted samples none more than a window apart.
+  if (now.fastAttempts === 0 || !wanted(now)) return undefined;
   const evidence = history.filter((s) => s.fastAttempts > 0);
-  let start = evidence.length;
-  while (start > 0 && wanted(evidence[start - 1]!)) start--;
-  if (start === evidence.length || now.atMs - evidence[start]!.atMs < opts.windowMs) return undefined;
+  let start = evidence.length - 1;
+  while (
+    start > 0 &&
+    wanted(evidence[start - 1]!) &&
+    evidence[start]!.atMs - evidence[start - 1]!.atMs <= opts.windowMs
+  )
+    start--;
+  if (now.atMs - evidence[start]!.atMs < opts.windowMs) return undefined;
   return mode === 'fast' ? 'slow' : 'fast';
 }
 

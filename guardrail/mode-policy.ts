@@ -1,6 +1,7 @@
 /**
  * When to leave the fast path (DESIGN.md §4), as a pure function of what was observed: no clock, no I/O. Slow
- * when the fast-path success ratio stays under `threshold` for `windowMs`, or when fewer than a fast quorum of
+ * when the fast-path success ratio stays under `threshold` for `windowMs` — judged on samples that have attempts,
+ * none more than a window apart, and decided on such a sample — or when fewer than a fast quorum of
  * members are live (the fast path cannot succeed then) for `membersDownMs` (default 0: at once). Back to fast with hysteresis: the ratio must
  * stay above `threshold + margin` for `windowMs` with at least a fast quorum live, so a ratio hovering at the
  * threshold cannot make the mode flap.
@@ -37,6 +38,8 @@ export interface ModeSample {
 export interface ModePolicyState {
   /** Since when the ratio has been under the threshold, without a sample above it. */
   belowSinceMs?: number;
+  /** The last sample with fast-path attempts: a gap longer than the window restarts the windows. */
+  lastEvidenceMs?: number;
   /** Since when the ratio has been above threshold + margin, without a sample at or under it. */
   aboveSinceMs?: number;
   /** Since when fewer than a fast quorum have been live, without a sample with a fast quorum. */
@@ -66,14 +69,30 @@ export function checkPolicyOptions(options: ModePolicyOptions): ModePolicyOption
 
 const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
 
+/**
+ * The ratio windows after `sample`. A sample without attempts is no evidence either way: the windows neither start
+ * nor break — but no switch is decided on it either (evaluateMode), and evidence separated from the next by more
+ * than a window does not carry over the gap: the window starts again. Otherwise an idle cluster switched a while
+ * after its workload ended, on the last busy samples: "under 90.0% for 50874 ms (last n/a)" (issue #11).
+ * `downSinceMs` is evaluateMode's alone: it is never carried from here.
+ */
 function nextTimers(state: ModePolicyState, sample: ModeSample, options: ModePolicyOptions): ModePolicyState {
-  if (sample.fastAttempts <= 0) return state; // no evidence either way: the windows neither start nor break
+  const { belowSinceMs, aboveSinceMs, lastEvidenceMs } = state;
+  if (sample.fastAttempts <= 0) {
+    return {
+      ...(belowSinceMs !== undefined ? { belowSinceMs } : {}),
+      ...(aboveSinceMs !== undefined ? { aboveSinceMs } : {}),
+      ...(lastEvidenceMs !== undefined ? { lastEvidenceMs } : {}),
+    };
+  }
+  const stale = lastEvidenceMs !== undefined && sample.atMs - lastEvidenceMs > options.windowMs;
   const ratio = sample.fastSuccesses / sample.fastAttempts;
   const below = ratio < options.threshold;
   const above = ratio > options.threshold + options.margin;
   return {
-    ...(below ? { belowSinceMs: state.belowSinceMs ?? sample.atMs } : {}),
-    ...(above ? { aboveSinceMs: state.aboveSinceMs ?? sample.atMs } : {}),
+    ...(below ? { belowSinceMs: (stale ? undefined : belowSinceMs) ?? sample.atMs } : {}),
+    ...(above ? { aboveSinceMs: (stale ? undefined : aboveSinceMs) ?? sample.atMs } : {}),
+    lastEvidenceMs: sample.atMs,
   };
 }
 
@@ -86,7 +105,9 @@ export function evaluateMode(
 ): { state: ModePolicyState; decision?: ModeDecision } {
   const timers = nextTimers(state, sample, options);
   const ratio = sample.fastAttempts > 0 ? percent(sample.fastSuccesses / sample.fastAttempts) : 'n/a';
-  const held = (since: number | undefined) => since !== undefined && sample.atMs - since >= options.windowMs;
+  // A switch on the ratio is decided only on a sample that has one (see nextTimers).
+  const held = (since: number | undefined) =>
+    since !== undefined && sample.fastAttempts > 0 && sample.atMs - since >= options.windowMs;
   if (mode === 'fast') {
     if (sample.liveMembers < fastQuorum) {
       const downSinceMs = state.downSinceMs ?? sample.atMs;
