@@ -60,7 +60,71 @@ function setup(options: { groups?: string[]; maxGroups?: number } = {}) {
   return { admin, monitor, metrics, commit, setNow: (t: number) => (now = t) };
 }
 
+/** Counts admin calls in flight at once: each yields to the event loop before it answers, so overlap shows. */
+class OverlapAdmin extends FakeAdmin {
+  inFlight = 0;
+  maxInFlight = 0;
+  constructor() {
+    super();
+    for (const name of ['listGroups', 'fetchOffsets', 'fetchTopicOffsets', 'fetchTopicMetadata'] as const) {
+      const call = this[name] as (...args: unknown[]) => Promise<unknown>;
+      (this as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+        this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+        try {
+          await new Promise((resolve) => setImmediate(resolve));
+          return await call(...args);
+        } finally {
+          this.inFlight--;
+        }
+      };
+    }
+  }
+}
+
 describe('LagMonitor', () => {
+  it('never has two admin calls in flight at once, even with polls and commits at the same time (kafkajs breaks)', async () => {
+    const admin = new OverlapAdmin();
+    const monitor = new LagMonitor({ admin, windowSize: 3, minCommitDistanceMs: 0, clock: () => 1_000_000 });
+    for (const topic of ['a', 'b', 'c']) admin.ends.set(topic, [10, 20]);
+    for (const group of ['g1', 'g2']) {
+      admin.groupTypes.set(group, 'consumer');
+      admin.committed.set(
+        group,
+        new Map([
+          ['a', [1, 2]],
+          ['b', [3, 4]],
+          ['c', [5, 6]],
+        ]),
+      );
+    }
+    const commit = { group: 'g1', topic: 'b', partition: 0, offset: 3, timestamp: 1_000_000 };
+    const [first, second] = await Promise.all([monitor.poll(), monitor.poll(), monitor.recordCommits([commit])]);
+    assert.equal(admin.maxInFlight, 1);
+    assert.equal(first.groups.length, 2);
+    assert.deepEqual(
+      second.groups.map((g) => g.group),
+      ['g1', 'g2'],
+    );
+  });
+
+  it('an admin call that fails does not stop the ones queued after it', async () => {
+    const admin = new OverlapAdmin();
+    const monitor = new LagMonitor({ admin, groups: ['g'], windowSize: 3, minCommitDistanceMs: 0, clock: () => 0 });
+    admin.ends.set('t', [5]);
+    admin.committed.set('g', new Map([['t', [2]]]));
+    const answer = admin.fetchOffsets;
+    let fail = true; // the first call fails, as a coordinator moving would
+    admin.fetchOffsets = async (options) => {
+      if (!fail) return answer(options);
+      fail = false;
+      throw new Error('coordinator not available');
+    };
+    const failed = monitor.poll();
+    await assert.rejects(failed, /coordinator not available/);
+    const snapshot = await monitor.poll();
+    assert.equal(snapshot.groups[0]!.partitions[0]!.lag, 3);
+  });
+
   it('lag in messages and seconds, and a Burrow status from the commits recorded', async () => {
     const { admin, monitor, commit, setNow } = setup({ groups: ['g'] });
     admin.ends.set('t', [10]);

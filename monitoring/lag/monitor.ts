@@ -95,6 +95,22 @@ export class LagMonitor {
     }
   }
 
+  /** The tail of the admin calls in flight: each waits for the one before (see #serial). */
+  #adminQueue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs admin calls one at a time, in the order they were asked for. kafkajs's admin keeps one set of target
+   * topics and one metadata cache per cluster: two `fetchTopicOffsets` (or a metadata fetch beside one) in flight
+   * at once can make one of them find no partitions and throw inside kafkajs ("Cannot destructure property
+   * 'partitions' of 'low.pop(...)' as it is undefined") — `parley lag` did under load, and `--watch` after two
+   * polls (issue #11). A poll asks for a few dozen offsets at most: one at a time costs milliseconds.
+   */
+  #serial<T>(call: () => Promise<T>): Promise<T> {
+    const run = this.#adminQueue.then(call, call);
+    this.#adminQueue = run.catch(() => undefined);
+    return run;
+  }
+
   /** The groups being monitored (after the last discovery). */
   groups(): string[] {
     return [...this.#tracked].sort();
@@ -107,7 +123,7 @@ export class LagMonitor {
   /** Lists the broker's consumer groups when none were configured; drops state of groups that are gone. */
   async refreshGroups(): Promise<string[]> {
     if (!this.#configured) {
-      const { groups } = await this.#options.admin.listGroups();
+      const { groups } = await this.#serial(() => this.#options.admin.listGroups());
       const ignored = (id: string) => this.#options.ignoreGroupPrefixes.some((prefix) => id.startsWith(prefix));
       // Groups with only admin-committed offsets list with an empty protocol type; other types are not consumers.
       const consumers = groups
@@ -154,7 +170,9 @@ export class LagMonitor {
     try {
       await this.refreshGroups();
       const groups = this.groups();
-      const offsets = await Promise.all(groups.map((groupId) => this.#options.admin.fetchOffsets({ groupId })));
+      const offsets = await Promise.all(
+        groups.map((groupId) => this.#serial(() => this.#options.admin.fetchOffsets({ groupId }))),
+      );
       const topics = new Set(offsets.flatMap((byTopic) => byTopic.map((t) => t.topic)));
       await this.#sampleEnds(topics, this.#options.clock());
       groups.forEach((group, i) => {
@@ -280,7 +298,7 @@ export class LagMonitor {
     // kafkajs retries ListOffsets of a missing topic for seconds: ask metadata first, which answers at once.
     const exists = await Promise.all(
       [...topics].map((topic) =>
-        admin.fetchTopicMetadata({ topics: [topic] }).then(
+        this.#serial(() => admin.fetchTopicMetadata({ topics: [topic] })).then(
           () => topic,
           (error: { type?: string }) => {
             if (error.type === 'UNKNOWN_TOPIC_OR_PARTITION') return undefined;
@@ -290,7 +308,7 @@ export class LagMonitor {
       ),
     );
     const present = exists.filter((t): t is string => t !== undefined);
-    const ends = await Promise.all(present.map((topic) => admin.fetchTopicOffsets(topic)));
+    const ends = await Promise.all(present.map((topic) => this.#serial(() => admin.fetchTopicOffsets(topic))));
     present.forEach((topic, i) => {
       const partitions = this.#topics.get(topic) ?? new Map<number, TopicPartitionEnd>();
       this.#topics.set(topic, partitions);
