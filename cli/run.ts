@@ -29,6 +29,8 @@ export interface RunOptions {
   quiet?: boolean;
   /** /metrics, /healthz, /readyz on 127.0.0.1; 0 picks a free port (printed). Default PARLEY_METRICS_PORT or 0. */
   metricsPort?: string;
+  /** The address they bind. Default PARLEY_METRICS_HOST or 127.0.0.1 (metrics name topics and members). */
+  metricsHost?: string;
   /** The guardrail cluster (keys under /parley/<name>/) of a consensus topology; default its application id. */
   cluster?: string;
 }
@@ -68,6 +70,8 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
   const server = await startMonitoringServer({
     registry: metrics.registry,
     port: Number(options.metricsPort ?? process.env['PARLEY_METRICS_PORT'] ?? 0),
+    // PARLEY_METRICS_HOST=0.0.0.0 was read by metricsAddressFromEnv but never reached this call (issue #11).
+    host: options.metricsHost ?? (process.env['PARLEY_METRICS_HOST'] || '127.0.0.1'),
     readiness: [tasksRestoredCheck(metrics.runtime)],
   });
   log(`metrics on ${server.url}/metrics (also /healthz, /readyz)`);
@@ -176,6 +180,7 @@ export function runCommand(): Command {
       'guardrail cluster of a consensus topology (PARLEY_ETCD_ENDPOINTS); default: the application id',
     )
     .option('--metrics-port <port>', '/metrics, /healthz, /readyz on 127.0.0.1 (0: a free port, printed)')
+    .option('--metrics-host <address>', 'the address they bind (PARLEY_METRICS_HOST; default 127.0.0.1)')
     .action(async (options: RunOptions & { replica?: string }) => {
       if (options.replica && !options.instance) options.instance = options.replica;
       if (options.backend !== 'kafka' && options.backend !== 'memory') {

@@ -1,0 +1,61 @@
+/**
+ * `parley run` as a process (memory backend, no external service): the metrics server binds the address asked
+ * for. PARLEY_METRICS_HOST was read by metricsAddressFromEnv but never reached the server, so a process meant to
+ * be scraped from a container still bound 127.0.0.1 (issue #11). 127.0.0.2 is loopback too, and not 127.0.0.1.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const root = join(import.meta.dirname, '..');
+
+async function runAndScrape(args: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; status: number }> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'parley-run-'));
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'cli', 'parley.mjs'),
+      'run',
+      '--config',
+      join(root, 'examples', 'aggregate-join', 'topology.yaml'),
+    ].concat(['--backend', 'memory', '--state-dir', stateDir, ...args]),
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  try {
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`parley run did not start in 60 s:\n${output}`)), 60_000);
+      const look = (d: Buffer): void => {
+        output += d.toString();
+        const match = output.match(/metrics on (http:\/\/\S+)\/metrics/);
+        if (match && output.includes(' running on memory')) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      };
+      child.stdout.on('data', look);
+      child.stderr.on('data', look);
+      child.once('exit', (code) => reject(new Error(`parley run exited with ${code}:\n${output}`)));
+    });
+    const response = await fetch(`${url}/metrics`);
+    await response.text();
+    return { url, status: response.status };
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+test('PARLEY_METRICS_HOST and --metrics-host choose the address the metrics server binds', async () => {
+  const fromEnv = await runAndScrape([], { PARLEY_METRICS_HOST: '127.0.0.2' });
+  assert.match(fromEnv.url, /^http:\/\/127\.0\.0\.2:\d+$/);
+  assert.equal(fromEnv.status, 200);
+  const fromFlag = await runAndScrape(['--metrics-host', '127.0.0.3'], { PARLEY_METRICS_HOST: '127.0.0.2' });
+  assert.match(fromFlag.url, /^http:\/\/127\.0\.0\.3:\d+$/, 'the flag wins over the environment');
+  assert.equal(fromFlag.status, 200);
+});
