@@ -6,7 +6,7 @@
  * exactly when every member is up and the seed's alert (< 1: any member down) reads directly off it;
  * `etcd_member_up{member}` says which one is down.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import { BoundedLabel } from './labels.ts';
 
 /** DESIGN.md §4: `fast` (EPaxos fast path) or `slow` (always Accept with F+1). */
@@ -15,6 +15,37 @@ export const protocolModes: readonly ProtocolMode[] = ['fast', 'slow'];
 
 /** Mirrors guardrail/counters.ts GuardrailCounterName. */
 export type GuardrailCounterName = 'guardrail_stale_epoch_rejections_total' | 'guardrail_mode_switches_total';
+
+/**
+ * A gauge without labels that exports no sample until it is set, and none again after `reset`. prom-client's own
+ * exports 0 from the start, so a process without etcd exported `etcd_cluster_health 0` and fired the critical
+ * alert (issue #11); without a guardrail the series must be absent, which the alert rules and Prometheus's
+ * `absent()` tell apart from 0.
+ */
+class AbsentUntilSet {
+  readonly type = 'gauge';
+  readonly aggregator = 'omit';
+  #value: number | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  set(value: number): void {
+    this.#value = value;
+  }
+
+  reset(): void {
+    this.#value = undefined;
+  }
+
+  /** What prom-client's Registry reads of a metric to print it (`Registry.getMetricsAsString`). */
+  get(): { name: string; help: string; type: string; aggregator: string; values: { value: number; labels: object }[] } {
+    const values = this.#value === undefined ? [] : [{ value: this.#value, labels: {} }];
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+}
 
 export interface EtcdMemberHealth {
   /** The member's name (etcd's --name), e.g. `etcd1`: bounded by the cluster's size. */
@@ -52,11 +83,11 @@ export function createGuardrailMetrics(options: GuardrailMetricsOptions): Guardr
     if (!label) labels.set(name, (label = new BoundedLabel(name, options.labelValuesMax, options.overflow)));
     return label;
   };
-  const health = new Gauge({
-    name: 'etcd_cluster_health',
-    help: 'Fraction of etcd members up (1 = all healthy; < 1 = a member is down).',
-    registers,
-  });
+  const health = new AbsentUntilSet(
+    'etcd_cluster_health',
+    'Fraction of etcd members up (1 = all healthy; < 1 = a member is down).',
+  );
+  options.registry.registerMetric(health as unknown as Metric);
   const memberUp = new Gauge({
     name: 'etcd_member_up',
     help: '1 when the etcd member answered its last health check, else 0.',

@@ -139,6 +139,9 @@ describe('bounded labels', () => {
 describe('guardrail metrics', () => {
   it('etcd health is the fraction of members up; members no longer listed disappear', async () => {
     const m = createMetrics({ processMetrics: false });
+    // No guardrail reported yet (a process without etcd): no sample at all, not a 0 that fires the alert.
+    assert.equal(sample(await m.registry.metrics(), 'etcd_cluster_health'), undefined);
+    assert.match(await m.registry.metrics(), /# TYPE etcd_cluster_health gauge/);
     m.guardrail.etcdMembers([
       { member: 'etcd1', up: true },
       { member: 'etcd2', up: false },
@@ -155,6 +158,8 @@ describe('guardrail metrics', () => {
     text = await m.registry.metrics();
     assert.equal(sample(text, 'etcd_cluster_health'), 1);
     assert.equal(sample(text, 'etcd_member_up{member="etcd2"}'), undefined);
+    m.guardrail.etcdMembers([]);
+    assert.equal(sample(await m.registry.metrics(), 'etcd_cluster_health'), undefined, 'absent again');
   });
 
   it('mode is 1 for the current mode and 0 for the other', async () => {
