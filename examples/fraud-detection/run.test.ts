@@ -28,3 +28,23 @@ for (const conflict of ['0.02', '1']) {
     },
   );
 }
+
+test('npm start -- --help prints the options; a bad value or an unknown flag is one line naming it, exit 2', () => {
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const help = run('--help');
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /--proposals N/);
+  for (const [args, names] of [
+    [['--proposals', 'abc'], /--proposals "abc": expected a whole number/],
+    [['--conflict', '2'], /--conflict "2": expected a share between 0 and 1/],
+    [['--replicas', '4'], /--replicas 4: EPaxos needs an odd number/],
+    [['--proposal', '10'], /Unknown option '--proposal'/],
+  ] as const) {
+    const result = run(...args);
+    assert.equal(result.status, 2, `${args.join(' ')}: exit ${result.status}\n${result.stdout}${result.stderr}`);
+    assert.match(result.stderr, names);
+    assert.equal(result.stderr.trim().split('\n').length, 1, `one line, no stack trace: ${result.stderr}`);
+    assert.doesNotMatch(result.stdout, /proposals committed/);
+  }
+});

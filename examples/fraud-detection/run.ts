@@ -3,12 +3,12 @@
  * topology's replica tasks), the resolution task, 2 agents — driven by a workload generator, with live progress
  * (decisions/s, fast-path ratio, commit latency p50/p99) and, at the end, a check that both agents applied every
  * decision of every key in the same order as the execution order, exactly once.
- *   npm start -- [--proposals 5000] [--clients 3] [--conflict 0.02] [--replicas 3]
+ *   npm start -- [--proposals 5000] [--clients 3] [--conflict 0.02] [--replicas 3] [--seed 1] [--timeout-s 300]
+ * (args.ts: `--help`, and one line naming the flag for a bad value)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startGuardrailLink } from '../../cli/guardrail-link.ts';
 import { InProcessGuardrail } from '../../guardrail/index.ts';
 import { createMetrics } from '../../monitoring/index.ts';
@@ -18,21 +18,25 @@ import { MemoryRegistryClient } from '../../schemas/index.ts';
 import { MemoryBackend } from '../../topology/backend/memory/backend.ts';
 import { createApp, loadEngine, serdeFactory } from '../../topology/engine.ts';
 import { topicSerdes } from '../../topology/runtime/serdes.ts';
+import { parseStartArgs, StartArgsError, usage, type StartArgs } from './args.ts';
 import { checkAgreement, Progress } from './report.ts';
 import { proposals } from './workload.ts';
 
-const { values } = parseArgs({
-  options: {
-    proposals: { type: 'string', default: '5000' },
-    clients: { type: 'string', default: '3' },
-    conflict: { type: 'string', default: '0.02' },
-    replicas: { type: 'string', default: '3' },
-    seed: { type: 'string', default: '1' },
-    'timeout-s': { type: 'string', default: '300' },
-  },
-});
-const total = Number(values.proposals);
-const replicas = Number(values.replicas);
+let args: StartArgs;
+try {
+  const parsed = parseStartArgs(process.argv.slice(2));
+  if (parsed === 'help') {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  args = parsed;
+} catch (error) {
+  if (!(error instanceof StartArgsError)) throw error;
+  process.stderr.write(`npm start: ${error.message} (npm start -- --help lists the options)\n`);
+  process.exit(2);
+}
+const total = args.proposals;
+const replicas = args.replicas;
 const agents = ['risk-agent-1', 'risk-agent-2'];
 
 const stateDir = mkdtempSync(join(tmpdir(), 'parley-start-'));
@@ -66,7 +70,7 @@ for (const agent of agents) {
 for (const app of apps) await app.start();
 process.stderr.write(
   `parley: fraud detection, embedded: ${replicas} replicas (${Array.from({ length: replicas }, (_, i) => replicaId(i)).join(', ')}), ` +
-    `${agents.length} agents, ${total} proposals from ${values.clients} clients at ${Number(values.conflict) * 100}% conflict\n`,
+    `${agents.length} agents, ${total} proposals from ${args.clients} clients at ${args.conflict * 100}% conflict\n`,
 );
 
 // Produce the workload: proposals round-robin over the replicas' partitions, in small batches like clients would.
@@ -75,9 +79,9 @@ const producer = await backend.producer();
 const workload = [
   ...proposals({
     proposals: total,
-    clients: Number(values.clients),
-    conflict: Number(values.conflict),
-    seed: Number(values.seed),
+    clients: args.clients,
+    conflict: args.conflict,
+    seed: args.seed,
   }),
 ];
 const ticker = setInterval(() => progress.print(), 1_000);
@@ -97,7 +101,7 @@ for (let i = 0; i < workload.length; i += 50) {
   await new Promise((resolve) => setImmediate(resolve)); // let the replicas work while clients send
 }
 
-const deadline = Date.now() + Number(values['timeout-s']) * 1000;
+const deadline = Date.now() + args.timeoutS * 1000;
 const failed = apps.find((a) => a.error);
 while (!progress.finished() && Date.now() < deadline && !apps.some((a) => a.error)) {
   await new Promise((resolve) => setTimeout(resolve, 50));
