@@ -4,7 +4,7 @@
  * be scraped from a container still bound 127.0.0.1 (issue #11). 127.0.0.2 is loopback too, and not 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,4 +58,29 @@ test('PARLEY_METRICS_HOST and --metrics-host choose the address the metrics serv
   const fromFlag = await runAndScrape(['--metrics-host', '127.0.0.3'], { PARLEY_METRICS_HOST: '127.0.0.2' });
   assert.match(fromFlag.url, /^http:\/\/127\.0\.0\.3:\d+$/, 'the flag wins over the environment');
   assert.equal(fromFlag.status, 200);
+});
+
+test('a bad metrics port is refused with a message naming the flag or the variable', () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'parley-run-'));
+  try {
+    const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      spawnSync(
+        process.execPath,
+        [
+          join(root, 'cli', 'parley.mjs'),
+          'run',
+          '--config',
+          join(root, 'examples', 'aggregate-join', 'topology.yaml'),
+        ].concat(['--backend', 'memory', '--state-dir', stateDir, ...args]),
+        { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 },
+      );
+    const flag = run(['--metrics-port', '99999']);
+    assert.notEqual(flag.status, 0);
+    assert.match(flag.stderr, /--metrics-port "99999": expected a port number from 0 to 65535/);
+    const variable = run([], { PARLEY_METRICS_PORT: 'http' });
+    assert.notEqual(variable.status, 0);
+    assert.match(variable.stderr, /PARLEY_METRICS_PORT "http": expected a port number/);
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 });

@@ -56,6 +56,19 @@ async function backendFor(options: RunOptions, clientId: string): Promise<[Backe
   ];
 }
 
+/** The metrics port from --metrics-port or PARLEY_METRICS_PORT (0: any free port), checked, naming where it came from. */
+function metricsPortOf(options: RunOptions): number {
+  const [where, text] =
+    options.metricsPort !== undefined
+      ? ['--metrics-port', options.metricsPort]
+      : ['PARLEY_METRICS_PORT', process.env['PARLEY_METRICS_PORT'] ?? '0'];
+  const port = Number(text);
+  if (!/^\d+$/.test(text.trim()) || port > 65535) {
+    throw new Error(`${where} ${JSON.stringify(text)}: expected a port number from 0 to 65535 (0: any free port)`);
+  }
+  return port;
+}
+
 /** `prepare` may adjust the loaded engine (tests give topics run-unique names with it). */
 export async function runTopology(options: RunOptions, prepare: (engine: Engine) => Engine = (e) => e): Promise<void> {
   const engine = prepare(await loadEngine(resolve(options.config)));
@@ -69,7 +82,7 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
   const metrics = createMetrics({ defaultLabels: { application, instance: options.instance ?? String(process.pid) } });
   const server = await startMonitoringServer({
     registry: metrics.registry,
-    port: Number(options.metricsPort ?? process.env['PARLEY_METRICS_PORT'] ?? 0),
+    port: metricsPortOf(options),
     // PARLEY_METRICS_HOST=0.0.0.0 was read by metricsAddressFromEnv but never reached this call (issue #11).
     host: options.metricsHost ?? (process.env['PARLEY_METRICS_HOST'] || '127.0.0.1'),
     readiness: [tasksRestoredCheck(metrics.runtime)],
