@@ -8,7 +8,7 @@ import { describeJson, describeMermaid, describeText } from '../topology/describ
 import { formatIssue } from '../topology/validate.ts';
 
 interface DescribeOptions {
-  format: 'text' | 'mermaid';
+  format: 'text' | 'mermaid' | 'json';
   dryRun?: boolean;
   json?: boolean;
 }
@@ -17,9 +17,12 @@ export function describeCommand(): Command {
   return new Command('describe')
     .description('print a topology YAML file as Kafka Streams-style text, Mermaid, or a JSON graph')
     .argument('<file>', 'topology YAML file')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'mermaid']).default('text'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'mermaid', 'json']).default('text'))
     .option('--dry-run', 'validate and compile the topology without running it (the default: describe never runs)')
-    .option('--json', 'print the compiled graph as JSON: sub-topologies with tasks, nodes, edges, topics, stores')
+    .option(
+      '--json',
+      'print the compiled graph as JSON: sub-topologies with tasks, nodes, edges, topics, stores (= --format json)',
+    )
     .action((file: string, options: DescribeOptions) => {
       const { topology, issues } = loadTopologyFile(file);
       // Issues go to stderr so stdout stays a clean document (JSON or Mermaid) for pipes.
@@ -29,7 +32,8 @@ export function describeCommand(): Command {
         process.exitCode = 1;
         return;
       }
-      if (options.json) process.stdout.write(`${JSON.stringify(describeJson(topology), null, 2)}\n`);
+      if (options.json || options.format === 'json')
+        process.stdout.write(`${JSON.stringify(describeJson(topology), null, 2)}\n`);
       else if (options.format === 'mermaid') process.stdout.write(describeMermaid(topology));
       else process.stdout.write(describeText(topology));
     });

@@ -67,6 +67,9 @@ describe('parley describe', () => {
     const graph = JSON.parse(json.stdout) as { application: string; subtopologies: { tasks: string[] }[] };
     assert.equal(graph.application, 'fraud-detection');
     assert.deepEqual(graph.subtopologies[0]!.tasks, ['0_0', '0_1', '0_2']);
+    const format = parley('describe', fixture('fraud.yaml'), '--format', 'json');
+    assert.equal(format.code, 0, format.stderr);
+    assert.deepEqual(JSON.parse(format.stdout), graph, '--format json is --json');
   });
 
   it('exits 1 with the issues on stderr for an invalid file', () => {
