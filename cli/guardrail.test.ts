@@ -32,11 +32,12 @@ describe('parley guardrail', () => {
       await run('init', 'a=10.0.0.1:9000', 'b', 'c'),
       'created: config revision 2, epoch 1, mode fast, N=3 (a, b, c)',
     );
-    assert.deepEqual(targets[0], { endpoints: ['http://in-process:1'], cluster: 'default' });
+    // The cluster parley run follows for the consensus topology (its application id), not a cluster of its own.
+    assert.deepEqual(targets[0], { endpoints: ['http://in-process:1'], cluster: 'parley-consensus' });
     assert.equal(
       await run('status'),
       [
-        'cluster default  config revision 2  epoch 1  mode fast  protocol 1',
+        'cluster parley-consensus  config revision 2  epoch 1  mode fast  protocol 1',
         'N=3  F=1  fast quorum 2  slow quorum 2  live 0/3',
         '',
         'MEMBER  LIVE  ADDRESS        JOINED EPOCH',
@@ -52,10 +53,18 @@ describe('parley guardrail', () => {
     );
   });
 
+  test('the default cluster follows PARLEY_APP_ID, as the consensus topology application id does', async () => {
+    const { run, targets } = cli({ PARLEY_ETCD_ENDPOINTS: 'http://in-process:1', PARLEY_APP_ID: 'fraud-prod' });
+    await run('init', 'a', 'b', 'c');
+    assert.equal(targets[0]!.cluster, 'fraud-prod');
+    await run('--cluster', 'other', 'init', 'a');
+    assert.equal(targets[1]!.cluster, 'other', '--cluster still wins');
+  });
+
   test('live members show in status, with registered ids that are not members', async () => {
     const { run, store } = cli();
     await run('init', 'a', 'b', 'c');
-    const replica = new InProcessGuardrail({ store, cluster: 'default' });
+    const replica = new InProcessGuardrail({ store, cluster: 'parley-consensus' });
     await replica.registerMember('a', { ttlS: 5 });
     await replica.registerMember('z', { ttlS: 5 });
     const text = await run('status');

@@ -35,7 +35,16 @@ export interface GuardrailCliDeps {
 
 interface GlobalOptions {
   endpoints?: string;
-  cluster: string;
+  cluster?: string;
+}
+
+/**
+ * The cluster `parley run` follows for the shipped consensus topology: its application id, `PARLEY_APP_ID` or
+ * `parley-consensus` (processors/consensus.yaml). This used to be `default`, so `parley guardrail status` looked
+ * at a cluster no process used (issue #12).
+ */
+export function defaultClusterName(env: NodeJS.ProcessEnv): string {
+  return env['PARLEY_APP_ID'] || 'parley-consensus';
 }
 
 interface CommandOptions {
@@ -87,9 +96,10 @@ function target(options: GlobalOptions, env: NodeJS.ProcessEnv): GuardrailTarget
   const endpoints = parseEndpoints(options.endpoints ?? env['PARLEY_ETCD_ENDPOINTS']);
   if (endpoints.length === 0)
     throw new GuardrailError('INVALID_ARGUMENT', 'no etcd endpoints: pass --endpoints or set PARLEY_ETCD_ENDPOINTS');
-  if (!isValidClusterName(options.cluster))
-    throw new GuardrailError('INVALID_ARGUMENT', `cluster name ${JSON.stringify(options.cluster)} is not valid`);
-  return { endpoints, cluster: options.cluster };
+  const cluster = options.cluster ?? defaultClusterName(env);
+  if (!isValidClusterName(cluster))
+    throw new GuardrailError('INVALID_ARGUMENT', `cluster name ${JSON.stringify(cluster)} is not valid`);
+  return { endpoints, cluster };
 }
 
 /** `id` or `id=address`. */
@@ -241,7 +251,11 @@ export function guardrailCommand(overrides: Partial<GuardrailCliDeps> = {}): Com
   const root = new Command('guardrail')
     .description('membership, epoch and fast/slow mode of a Parley cluster, kept in etcd')
     .option('--endpoints <urls>', 'etcd endpoints, comma-separated (default: PARLEY_ETCD_ENDPOINTS)')
-    .option('--cluster <name>', 'the Parley cluster: keys live under /parley/<name>/', 'default');
+    .option(
+      '--cluster <name>',
+      'the Parley cluster: keys live under /parley/<name>/ (default: what parley run uses for the consensus ' +
+        'topology, its application id: PARLEY_APP_ID or parley-consensus)',
+    );
   addReadCommands(root, run);
   addChangeCommands(root, run);
   return root;
