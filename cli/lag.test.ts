@@ -110,6 +110,13 @@ describe('parley lag arguments', () => {
     assert.match(run.stderr, /--window must be a positive integer/);
   });
 
+  it('no broker at the address: one line naming Kafka, the address and the variable', () => {
+    const { code, stderr } = parley(['lag'], { PARLEY_KAFKA_BROKERS: '127.0.0.1:1' });
+    assert.equal(code, 1);
+    assert.match(stderr, /cannot reach Kafka at 127\.0\.0\.1:1 \(PARLEY_KAFKA_BROKERS\): Connection error/);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+  });
+
   it('is listed in parley --help', () => {
     assert.match(parley(['--help']).stdout, /^\s+lag \[options\]\s+consumer-group lag per partition/m);
   });

@@ -42,13 +42,34 @@ async function runLag(options: LagOptions): Promise<void> {
   // Loaded here, not at the top: every other parley command would pay for kafkajs at startup.
   const { Kafka, logLevel } = await import('kafkajs');
   const { startLagMonitor } = await import('../monitoring/index.ts');
-  const kafka = new Kafka({ clientId: 'parley-lag', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  const running = await startLagMonitor({
-    kafka,
-    windowSize: options.window,
-    ...(options.group.length > 0 ? { groups: options.group } : {}),
-    onError: (error) => process.stderr.write(`parley lag: ${error.message}\n`),
+  // A broker that does not answer fails in about 3 s (not kafkajs's default of 5 retries over 10 s), named.
+  const kafka = new Kafka({
+    clientId: 'parley-lag',
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2_000,
+    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
   });
+  const unreachable = (error: unknown): Error => {
+    const e = error as Error & { name?: string };
+    const connection = /Connection|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|NumberOfRetriesExceeded/.test(
+      `${e.name} ${e.message}`,
+    );
+    return connection
+      ? new Error(`cannot reach Kafka at ${brokers} (PARLEY_KAFKA_BROKERS): ${e.message}`, { cause: error })
+      : e;
+  };
+  let running: Awaited<ReturnType<typeof startLagMonitor>>;
+  try {
+    running = await startLagMonitor({
+      kafka,
+      windowSize: options.window,
+      ...(options.group.length > 0 ? { groups: options.group } : {}),
+      onError: (error) => process.stderr.write(`parley lag: ${unreachable(error).message}\n`),
+    });
+  } catch (error) {
+    throw unreachable(error);
+  }
   let stopping = false;
   let wake: (() => void) | undefined;
   const stop = () => {
@@ -59,7 +80,9 @@ async function runLag(options: LagOptions): Promise<void> {
   process.once('SIGTERM', stop);
   try {
     do {
-      const snapshot = await running.poll();
+      const snapshot = await running.poll().catch((error: unknown) => {
+        throw unreachable(error);
+      });
       // On a terminal, redraw in place; in a pipe, append (a log of polls).
       if (options.watch && !options.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
       process.stdout.write(renderLag(snapshot, options));
