@@ -15,7 +15,7 @@ interface ProposeOptions {
   payload: string;
   id?: string;
   timeoutMs: string;
-  config: string;
+  config?: string;
 }
 
 function required(name: string): string {
@@ -25,37 +25,40 @@ function required(name: string): string {
 }
 
 export function proposeCommand(): Command {
-  return new Command('propose')
-    .description('propose a decision and wait until it is ordered')
-    .requiredOption('--keys <keys>', 'comma-separated conflict keys')
-    .option('--payload <text>', 'the decision payload (JSON or text)', '{}')
-    .option('--id <id>', 'proposal id (a retry with the same id is applied once)')
-    .option('--timeout-ms <ms>', 'per-attempt timeout', '10000')
-    .option('--config <file>', 'the consensus topology', consensusTopologyFile)
-    .action(async (options: ProposeOptions) => {
-      const engine = await loadEngine(options.config);
-      const registry = new ConfluentRegistryClient({ url: required('PARLEY_SCHEMA_REGISTRY_URL') });
-      const backend = await createKafkaBackend({
-        brokers: required('PARLEY_KAFKA_BROKERS').split(','),
-        clientId: 'parley-propose',
-      });
-      const replicas = engine.topology.spec.topics.find((t) => t.name === 'proposals')?.partitions ?? 3;
-      const client = await ParleyClient.connect({
-        backend,
-        serdes: topicSerdes(engine.topology, serdeFactory(engine.schemasDir, registry)),
-        replicas,
-        attemptTimeoutMs: Number(options.timeoutMs),
-      });
-      try {
-        const keys = options.keys
-          .split(',')
-          .map((k) => k.trim())
-          .filter(Boolean);
-        const decided = await client.propose(keys, options.payload, options.id ? { id: options.id } : {});
-        console.log(JSON.stringify(decided, null, 2));
-      } finally {
-        await client.close();
-        await backend.close();
-      }
-    });
+  return (
+    new Command('propose')
+      .description('propose a decision and wait until it is ordered')
+      .requiredOption('--keys <keys>', 'comma-separated conflict keys')
+      .option('--payload <text>', 'the decision payload (JSON or text)', '{}')
+      .option('--id <id>', 'proposal id (a retry with the same id is applied once)')
+      .option('--timeout-ms <ms>', 'per-attempt timeout', '10000')
+      // The default is resolved at run time: a default value would print this checkout's absolute path in --help.
+      .option('--config <file>', 'the consensus topology (default: the one Parley ships, processors/consensus.yaml)')
+      .action(async (options: ProposeOptions) => {
+        const engine = await loadEngine(options.config ?? consensusTopologyFile);
+        const registry = new ConfluentRegistryClient({ url: required('PARLEY_SCHEMA_REGISTRY_URL') });
+        const backend = await createKafkaBackend({
+          brokers: required('PARLEY_KAFKA_BROKERS').split(','),
+          clientId: 'parley-propose',
+        });
+        const replicas = engine.topology.spec.topics.find((t) => t.name === 'proposals')?.partitions ?? 3;
+        const client = await ParleyClient.connect({
+          backend,
+          serdes: topicSerdes(engine.topology, serdeFactory(engine.schemasDir, registry)),
+          replicas,
+          attemptTimeoutMs: Number(options.timeoutMs),
+        });
+        try {
+          const keys = options.keys
+            .split(',')
+            .map((k) => k.trim())
+            .filter(Boolean);
+          const decided = await client.propose(keys, options.payload, options.id ? { id: options.id } : {});
+          console.log(JSON.stringify(decided, null, 2));
+        } finally {
+          await client.close();
+          await backend.close();
+        }
+      })
+  );
 }
