@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { loadTopologyFile } from './load.ts';
-import { schemaProblems, topologySchemaPath } from './schema.ts';
+import { schemaProblems, topologySchemaPath, withoutInterpolation } from './schema.ts';
 
 const projectRoot = join(import.meta.dirname, '..', '..');
 const testdata = join(import.meta.dirname, 'testdata');
@@ -59,6 +59,38 @@ describe('topology.schema.json', () => {
       assert.deepEqual(shapeIssues, []);
     });
   }
+
+  it('accepts every topology YAML of the project as an editor sees it: raw, ${VAR} values not interpolated', () => {
+    const ajv = new Ajv({ strict: true, allErrors: true });
+    const validate = ajv.compile(schema);
+    const skip = /node_modules|\.stack|\.sim|testdata\/(broken|dupkey)\.yaml$/;
+    const topologies = yamlFiles(projectRoot)
+      .filter((f) => !skip.test(f))
+      .filter((f) => {
+        const doc = parse(readFileSync(f, 'utf8')) as unknown;
+        return typeof doc === 'object' && doc !== null && 'application' in doc;
+      });
+    assert.ok(topologies.length >= 8, topologies.join(', '));
+    const rejected = topologies.flatMap((f) =>
+      validate(parse(readFileSync(f, 'utf8')))
+        ? []
+        : [`${relative(projectRoot, f)}: ${JSON.stringify(validate.errors?.slice(0, 2))}`],
+    );
+    assert.deepEqual(rejected, []);
+    // …and still rejects what is wrong however it is written: a name with a space, a partition count of 0.
+    assert.equal(validate(parse('application: "a b"')), false);
+    assert.equal(validate(parse('application: a\ntopics:\n  t: { partitions: 0 }')), false);
+    assert.equal(validate(parse('application: a\ntopics:\n  t: { partitions: "${N:-3}" }')), true);
+  });
+
+  it('the loader checks interpolated values by the value schema alone: an escaped $${X} is no Kafka name', () => {
+    const stripped = JSON.stringify(withoutInterpolation(schema));
+    assert.ok(!stripped.includes('interpolated'), 'no interpolated alternative left');
+    assert.deepEqual(
+      schemaProblems({ application: '${X}' }).map((p) => p.message),
+      ["application: must be 1-249 characters of A-Z a-z 0-9 . _ - (Kafka's legal topic characters)"],
+    );
+  });
 
   it('accepts the minimal document and rejects wrong shapes', () => {
     assert.deepEqual(schemaProblems({ application: 'a' }), []);

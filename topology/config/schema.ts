@@ -27,9 +27,32 @@ function validator(): ValidateFunction {
     // coerceTypes: `partitions: "${PARTITIONS}"` (quoted, as flow mappings need) becomes the integer it names;
     // the data is converted in place, so the spec is built from the converted values.
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTypes: false, coerceTypes: true });
-    compiled = ajv.compile(JSON.parse(readFileSync(topologySchemaPath, 'utf8')) as object);
+    compiled = ajv.compile(withoutInterpolation(JSON.parse(readFileSync(topologySchemaPath, 'utf8'))));
   }
   return compiled;
+}
+
+const interpolatedRef = '#/definitions/interpolated';
+
+/**
+ * The schema as the loader applies it, after interpolation: an editor sees `${VAR}` where a value comes from the
+ * environment, so the published schema accepts one there (`anyOf: [the value, interpolated]`); the loader checks
+ * the interpolated value itself, so that alternative is taken out again — an escaped `$${X}` that became `${X}`
+ * must not pass as a Kafka name — and its messages stay those of the value's own schema.
+ */
+export function withoutInterpolation(node: unknown): object {
+  if (Array.isArray(node)) return node.map(withoutInterpolation);
+  if (typeof node !== 'object' || node === null) return node as object;
+  const entries = Object.entries(node as Record<string, unknown>);
+  const anyOf = (node as { anyOf?: unknown[] }).anyOf;
+  if (anyOf?.length === 2 && (anyOf[1] as { $ref?: string }).$ref === interpolatedRef) {
+    const rest = Object.fromEntries(entries.filter(([k]) => k !== 'anyOf'));
+    return withoutInterpolation({ ...rest, ...(anyOf[0] as object) });
+  }
+  const out = Object.fromEntries(entries.map(([k, v]) => [k, withoutInterpolation(v)]));
+  const definitions = out['definitions'] as Record<string, unknown> | undefined;
+  if (definitions) delete definitions['interpolated'];
+  return out;
 }
 
 /** Every schema violation in `value` (the document as plain data), in document order of ajv's walk. */
