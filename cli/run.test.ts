@@ -12,18 +12,27 @@ import { test } from 'node:test';
 
 const root = join(import.meta.dirname, '..');
 
+/** `parley run` of the aggregate-join example on the memory backend: no external service. */
+function runArgs(stateDir: string, extra: string[]): string[] {
+  const config = join(root, 'examples', 'aggregate-join', 'topology.yaml');
+  return [
+    join(root, 'cli', 'parley.mjs'),
+    'run',
+    '--config',
+    config,
+    '--backend',
+    'memory',
+    '--state-dir',
+    stateDir,
+  ].concat(extra);
+}
+
 async function runAndScrape(args: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; status: number }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'parley-run-'));
-  const child = spawn(
-    process.execPath,
-    [
-      join(root, 'cli', 'parley.mjs'),
-      'run',
-      '--config',
-      join(root, 'examples', 'aggregate-join', 'topology.yaml'),
-    ].concat(['--backend', 'memory', '--state-dir', stateDir, ...args]),
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, runArgs(stateDir, args), {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   try {
     let output = '';
     const url = await new Promise<string>((resolve, reject) => {
@@ -64,16 +73,11 @@ test('a bad metrics port is refused with a message naming the flag or the variab
   const stateDir = mkdtempSync(join(tmpdir(), 'parley-run-'));
   try {
     const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-      spawnSync(
-        process.execPath,
-        [
-          join(root, 'cli', 'parley.mjs'),
-          'run',
-          '--config',
-          join(root, 'examples', 'aggregate-join', 'topology.yaml'),
-        ].concat(['--backend', 'memory', '--state-dir', stateDir, ...args]),
-        { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 },
-      );
+      spawnSync(process.execPath, runArgs(stateDir, args), {
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+        timeout: 60_000,
+      });
     const flag = run(['--metrics-port', '99999']);
     assert.notEqual(flag.status, 0);
     assert.match(flag.stderr, /--metrics-port "99999": expected a port number from 0 to 65535/);

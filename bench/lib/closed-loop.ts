@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { interrupted, progress } from './stats.ts';
+import { seeded } from '../../sim/random.ts';
 
 export interface KeyMix {
   /** What the option said: `uniform`, `hot` (every decision on one key), `<p>%` (p % on it), `zipf`. */
@@ -29,22 +30,11 @@ export function parseKeyMix(spec: string, keys: number, multiKey: number | undef
   throw new Error(`--conflict ${spec}: expected uniform, hot, zipf or a share of decisions on one hot key like 2%`);
 }
 
-/** mulberry32: small, fast, seedable; each client draws its own sequence. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export const keyName = (i: number): string => `k${String(i).padStart(5, '0')}`;
 
 /** A key chooser per client: the same mix and seed give the same sequence of key sets on every side. */
 export function keyChooser(mix: KeyMix, seed: number): () => string[] {
-  const random = rng(seed);
+  const random = seeded(seed).next; // mulberry32, the simulator's: each client draws its own sequence
   let cdf: Float64Array | undefined;
   if (mix.zipf > 0) {
     cdf = new Float64Array(mix.keys);
