@@ -56,6 +56,16 @@ async function backendFor(options: RunOptions, clientId: string): Promise<[Backe
   ];
 }
 
+/** PARLEY_TASK_TIMEOUT_MS (default 5 min): how long a task may keep failing to commit with retriable errors. */
+function taskTimeoutMsFromEnv(): number {
+  const text = process.env['PARLEY_TASK_TIMEOUT_MS'] ?? '300000';
+  const ms = Number(text);
+  if (!/^\d+$/.test(text.trim())) {
+    throw new Error(`PARLEY_TASK_TIMEOUT_MS ${JSON.stringify(text)}: expected a whole number of milliseconds`);
+  }
+  return ms;
+}
+
 /** The metrics port from --metrics-port or PARLEY_METRICS_PORT (0: any free port), checked, naming where it came from. */
 function metricsPortOf(options: RunOptions): number {
   const [where, text] =
@@ -115,9 +125,11 @@ export async function runTopology(options: RunOptions, prepare: (engine: Engine)
     schemaRegistry,
     stateDir,
     storeMetrics: storeMetricsFor(metrics),
+    taskTimeoutMs: taskTimeoutMsFromEnv(),
     events: appEventsFor(metrics, {
       taskCreated: (id) => log(`task ${id} running`),
       taskClosed: (id) => log(`task ${id} closed`),
+      taskCorrupted: (id, error) => log(`${error.message} (a retriable error: the task is created again)`),
       restoreProgress: (id, store, done, total) => {
         if (total > 0 && (done === 0 || done === total)) log(`task ${id}: restoring ${store} ${done}/${total}`);
       },

@@ -21,6 +21,8 @@ export interface RuntimeEvents {
   restoreProgress(taskId: string, store: string, restored: number, total: number): void;
   taskCreated(taskId: string): void;
   taskClosed(taskId: string): void;
+  /** A retriable commit failure: the task is closed dirty and created again. */
+  taskCorrupted(taskId: string, error: Error): void;
   failed(error: Error): void;
 }
 
@@ -64,6 +66,9 @@ export function appEventsFor(metrics: ParleyMetrics, next: Partial<RuntimeEvents
     taskClosed(taskId) {
       runtime.taskClosed(taskId);
       next.taskClosed?.(taskId);
+    },
+    taskCorrupted(taskId, error) {
+      next.taskCorrupted?.(taskId, error);
     },
     failed(error) {
       runtime.failed();

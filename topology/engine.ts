@@ -106,6 +106,8 @@ export interface AppOptions {
   events?: AppEvents;
   maxTaskIdleMs?: number;
   tickMs?: number;
+  /** How long a task may keep failing to commit with retriable errors before the app fails (StreamsApp). */
+  taskTimeoutMs?: number;
   storeMetrics?: StoreMetrics;
 }
 
@@ -127,5 +129,6 @@ export function createApp(options: AppOptions): StreamsApp {
     ...(options.events ? { events: options.events } : {}),
     ...(options.maxTaskIdleMs !== undefined ? { maxTaskIdleMs: options.maxTaskIdleMs } : {}),
     ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+    ...(options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {}),
   });
 }

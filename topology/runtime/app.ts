@@ -12,13 +12,15 @@ import { systemClock, type Clock } from './clock.ts';
 import { atLeastOnceOutput, exactlyOnceOutput, type TaskOutput } from './output.ts';
 import { topicSerdes, type SerdeFactory, type TopicSerdes } from './serdes.ts';
 import type { StoreOpener, TaskStore } from './task-store.ts';
-import { StreamTask, TaskMigratedError, type TaskEvents } from './task.ts';
+import { StreamTask, TaskCorruptedError, TaskMigratedError, type TaskEvents } from './task.ts';
 
 export interface AppEvents extends TaskEvents {
   /** In changelog offsets (transaction markers included), from 0 up to exactly `total` once restored. */
   restoreProgress?(taskId: string, store: string, restored: number, total: number): void;
   taskCreated?(taskId: string): void;
   taskClosed?(taskId: string): void;
+  /** A retriable commit failure: the task is closed dirty and will be created again. */
+  taskCorrupted?(taskId: string, error: Error): void;
   failed?(error: Error): void;
 }
 
@@ -35,6 +37,11 @@ export interface StreamsAppOptions {
   maxBufferedRecords?: number;
   /** Period of the wall-clock tick (punctuators, idle timeouts); 0 = none (the caller calls tick()). */
   tickMs?: number;
+  /**
+   * How long a task may keep failing to commit with retriable errors, created again after each, before the
+   * application fails (Kafka Streams' task.timeout.ms; `parley run` reads PARLEY_TASK_TIMEOUT_MS). Default 5 min.
+   */
+  taskTimeoutMs?: number;
   events?: AppEvents;
 }
 
@@ -56,6 +63,8 @@ export class StreamsApp {
   readonly #paused = new Map<string, TopicPartition>();
   /** Tasks closed because another member owns them now; their batches are ignored until reassigned. */
   readonly #migrated = new Set<string>();
+  /** Per task that failed to commit with a retriable error: since when, until it commits again. */
+  readonly #corruptedSince = new Map<string, number>();
   #member: GroupMember | undefined;
   #producer: Producer | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -68,6 +77,7 @@ export class StreamsApp {
       maxTaskIdleMs: 10_000,
       maxBufferedRecords: 2_000,
       tickMs: 50,
+      taskTimeoutMs: 300_000,
       events: {},
       ...options,
     };
@@ -181,6 +191,7 @@ export class StreamsApp {
       await fn();
     } catch (error) {
       if (error instanceof TaskMigratedError) return this.#onMigrated(error);
+      if (error instanceof TaskCorruptedError) return this.#onCorrupted(error);
       this.#fail(error instanceof Error ? error : new Error(String(error)));
     }
   }
@@ -198,6 +209,29 @@ export class StreamsApp {
     this.#options.events.taskClosed?.(error.taskId);
     await task?.closeDirty();
     this.#member?.rejoin();
+  }
+
+  /**
+   * A retriable commit failure: the task is closed dirty and created again by the rejoin (as a migrated one), unless
+   * it has kept failing for longer than the task timeout — then the application fails, saying so.
+   */
+  async #onCorrupted(error: TaskCorruptedError): Promise<void> {
+    const now = this.#options.clock.now();
+    const since = this.#corruptedSince.get(error.taskId) ?? now;
+    this.#corruptedSince.set(error.taskId, since);
+    if (now - since > this.#options.taskTimeoutMs) {
+      const cause = (error.cause as Error | undefined)?.message ?? String(error.cause);
+      this.#fail(
+        new Error(
+          `task ${error.taskId} failed to commit with retriable errors for ${now - since} ms, longer than the ` +
+            `task timeout of ${this.#options.taskTimeoutMs} ms (taskTimeoutMs, PARLEY_TASK_TIMEOUT_MS); last: ${cause}`,
+          { cause: error },
+        ),
+      );
+      return;
+    }
+    this.#options.events.taskCorrupted?.(error.taskId, error);
+    await this.#onMigrated(new TaskMigratedError(error.taskId, error));
   }
 
   #fail(error: Error): void {
@@ -279,7 +313,14 @@ export class StreamsApp {
       startOffsets: committed.map((c) => c[partition] ?? 0),
       endOffsets: ends.map((e) => e[partition] ?? 0),
       maxTaskIdleMs: this.#options.maxTaskIdleMs,
-      events: this.#options.events,
+      events: {
+        ...this.#options.events,
+        // A commit that goes through ends a run of retriable failures: the task timeout counts from scratch.
+        committed: (taskId, records, seconds) => {
+          this.#corruptedSince.delete(taskId);
+          this.#options.events.committed?.(taskId, records, seconds);
+        },
+      },
     });
     await task.init();
     return task;

@@ -192,3 +192,72 @@ test('at_least_once: offsets go through commitOffsets, stores restore from a pla
   assert.equal(transactional, 0, 'at_least_once never opens a transactional producer');
   await second.stop();
 });
+
+/** Commits that fail `failures` times with a retriable error (a coordinator moving, say), before the backend. */
+function retriableCommitFailures(failures: number, onFail: () => void = () => undefined) {
+  let left = failures;
+  return (producer: TransactionalProducer): TransactionalProducer => ({
+    ...producer,
+    transactionalId: producer.transactionalId,
+    commit: async () => {
+      if (left-- > 0) {
+        onFail();
+        throw Object.assign(new Error('injected CONCURRENT_TRANSACTIONS'), {
+          code: 'CONCURRENT_TRANSACTIONS',
+          retriable: true,
+        });
+      }
+      await producer.commit();
+    },
+  });
+}
+
+test('exactly_once: a retriable commit failure is ridden out: the task is created again and redoes its batch once', async () => {
+  const backend = new MemoryBackend({ mode: 'manual' });
+  const corrupted: string[] = [];
+  const app = appFor(
+    {
+      ...counter('exactly_once'),
+      backend: wrapBackend(backend, { transactionalProducer: retriableCommitFailures(2) }),
+      events: { taskCorrupted: (id) => corrupted.push(id) },
+    },
+    dirs.dir('eos-retriable'),
+  );
+  await app.start();
+  await produce(backend, ['a', 'b']);
+  await backend.runUntilIdle();
+  assert.equal(app.state, 'running', app.error?.message);
+  assert.deepEqual(corrupted, ['0_0', '0_0'], 'the task failed twice and was created again each time');
+  const after = await view(backend);
+  assert.deepEqual(after.committed, ['a=1', 'b=1'], 'each input counted once');
+  assert.deepEqual(after.offsets, [2]);
+  assert.equal(await app.store('counts', 0)!.get('a'), 1);
+  await app.stop();
+});
+
+test('exactly_once: retriable commit failures for longer than the task timeout fail the application, saying so', async () => {
+  const backend = new MemoryBackend({ mode: 'manual' });
+  let now = 0;
+  const app = appFor(
+    {
+      ...counter('exactly_once'),
+      // Every commit fails, 40 s of the test clock apart: the third is past the 60 s timeout.
+      backend: wrapBackend(backend, {
+        transactionalProducer: retriableCommitFailures(Infinity, () => (now += 40_000)),
+      }),
+      clock: { now: () => now },
+      taskTimeoutMs: 60_000,
+    },
+    dirs.dir('eos-retriable-timeout'),
+  );
+  await app.start();
+  await produce(backend, ['a']);
+  await backend.runUntilIdle();
+  assert.equal(app.state, 'failed');
+  assert.match(
+    app.error!.message,
+    /task 0_0 failed to commit with retriable errors for \d+ ms, longer than the task timeout of 60000 ms \(taskTimeoutMs, PARLEY_TASK_TIMEOUT_MS\); last: injected CONCURRENT_TRANSACTIONS/,
+  );
+  assert.deepEqual((await view(backend)).committed, [], 'nothing committed');
+  await app.stop();
+});

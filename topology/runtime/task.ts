@@ -57,6 +57,27 @@ export class TaskMigratedError extends Error {
   }
 }
 
+/**
+ * A commit failed for a reason that may pass (a coordinator loading or moving, concurrent transactions, a broker
+ * restarting, a connection refused: the error says `retriable`), as Kafka Streams' TaskCorruptedException. The
+ * task's memory is ahead of what committed, so it is closed without committing and created again, restoring from
+ * its changelogs and committed offsets; its new producer fences the old one, whose transaction aborts. The
+ * application goes on unless that keeps failing for longer than its task timeout (issue #11: a
+ * CONCURRENT_TRANSACTIONS on commit during a first rebalance killed the process).
+ */
+export class TaskCorruptedError extends Error {
+  override name = 'TaskCorruptedError';
+  readonly retriable = true;
+  constructor(
+    readonly taskId: string,
+    cause: unknown,
+  ) {
+    super(`task ${taskId}: commit failed (${(cause as Error)?.message ?? String(cause)}); creating the task again`, {
+      cause,
+    });
+  }
+}
+
 /** A processing error under policy `fail`: the task stops and the application fails with it. */
 export class TaskFailedError extends Error {
   override name = 'TaskFailedError';
@@ -393,6 +414,7 @@ export class StreamTask implements ContextHost {
       this.#corrupted = true;
       for (const store of this.#stores.values()) store.discard();
       if ((error as { code?: string }).code === 'PRODUCER_FENCED') throw new TaskMigratedError(this.id, error);
+      if ((error as { retriable?: boolean }).retriable === true) throw new TaskCorruptedError(this.id, error);
       throw error;
     }
     for (const store of this.#stores.values()) await store.flush(store.restoreFrom);
