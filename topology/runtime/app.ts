@@ -354,9 +354,9 @@ export class StreamsApp {
       try {
         await task.close(await this.#checkpoints(task));
       } catch (error) {
-        // Fenced while committing its last work: that work is the new owner's to redo. The other revoked tasks
-        // must still be closed, so this is not thrown.
-        if (!(error instanceof TaskMigratedError)) throw error;
+        // Fenced, or a retriable failure, while committing its last work: that work is the new owner's to redo.
+        // The other revoked tasks must still be closed, so this is not thrown.
+        if (!(error instanceof TaskMigratedError) && !(error instanceof TaskCorruptedError)) throw error;
         await task.closeDirty();
       }
       this.#options.events.taskClosed?.(id);
