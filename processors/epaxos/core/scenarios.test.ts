@@ -63,6 +63,7 @@ test('each unsafe variant of issue #8 is targeted by a scenario that it breaks',
     'promiseOverwritesVbal',
     'mutualDeferralPhase1',
     'trustsReVotedDeps',
+    'seqGuardCountsLateCommits',
     'fastQuorum',
   ];
   for (const t of issue8) assert.ok(t === 'fastQuorum' || t in unsafeRuleDescriptions, `${t} is not a rule`);
