@@ -1,5 +1,5 @@
 // Lint: typescript-eslint's recommended rules on every TypeScript file, plus the project's layering rule
-// (the EPaxos core stays pure: DESIGN.md non-negotiable 5). Formatting is Prettier's job (`prettier --check`).
+// (the EPaxos core stays pure: processors/README.md). Formatting is Prettier's job (`prettier --check`).
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

@@ -1,5 +1,5 @@
 /**
- * Connects a process that runs the consensus topology to its guardrail (DESIGN.md §4): the link its EPaxos
+ * Connects a process that runs the consensus topology to its guardrail (guardrail/README.md): the link its EPaxos
  * processors follow (epoch, mode, leases, liveness), a mode controller fed with the fast-path outcomes of the
  * instances led here, the guardrail's metrics and a /readyz check. Used by `parley run` (etcd) and by the
  * embedded `npm start` (in-process guardrail).

@@ -1,6 +1,6 @@
 /**
  * `parley guardrail status | init | set-mode | add-member | remove-member | history`: the etcd guardrail of a
- * Parley cluster (DESIGN.md §4). A human table by default, `--json` for scripts. Every change is one
+ * Parley cluster (guardrail/README.md). A human table by default, `--json` for scripts. Every change is one
  * compare-and-swap: if another change lands first, the command fails with the conflict and changes nothing.
  */
 import { Argument, Command, Option } from 'commander';
