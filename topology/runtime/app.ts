@@ -12,7 +12,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { atLeastOnceOutput, exactlyOnceOutput, type TaskOutput } from './output.ts';
 import { topicSerdes, type SerdeFactory, type TopicSerdes } from './serdes.ts';
 import type { StoreOpener, TaskStore } from './task-store.ts';
-import { StreamTask, TaskCorruptedError, TaskMigratedError, type TaskEvents } from './task.ts';
+import { StreamTask, TaskCorruptedError, TaskLostError, type TaskEvents } from './task.ts';
 
 export interface AppEvents extends TaskEvents {
   /** In changelog offsets (transaction markers included), from 0 up to exactly `total` once restored. */
@@ -61,8 +61,8 @@ export class StreamsApp {
   readonly #serdes: TopicSerdes;
   readonly #tasks = new Map<string, StreamTask>();
   readonly #paused = new Map<string, TopicPartition>();
-  /** Tasks closed because another member owns them now; their batches are ignored until reassigned. */
-  readonly #migrated = new Set<string>();
+  /** Tasks lost (fenced or corrupted) and closed; their batches are ignored until reassigned by the rejoin. */
+  readonly #lost = new Set<string>();
   /** Per task that failed to commit with a retriable error: since when, until it commits again. */
   readonly #corruptedSince = new Map<string, number>();
   #member: GroupMember | undefined;
@@ -182,37 +182,37 @@ export class StreamsApp {
   }
 
   /**
-   * Errors never escape into the backend: they fail the application, which stops consuming — except a migrated
-   * task, which is closed on its own while the others go on (the coming rebalance revokes its partitions).
+   * Errors never escape into the backend: they fail the application, which stops consuming — except a lost task
+   * (TaskLostError), which is closed on its own while the others go on, and created again after the rejoin.
    */
   async #guard(fn: () => Promise<void>): Promise<void> {
     if (this.state === 'failed') return;
     try {
       await fn();
     } catch (error) {
-      if (error instanceof TaskMigratedError) return this.#onMigrated(error);
       if (error instanceof TaskCorruptedError) return this.#onCorrupted(error);
+      if (error instanceof TaskLostError) return this.#onLost(error);
       this.#fail(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
   /**
-   * Closes the fenced task dirty, then rejoins the group (Kafka Streams' handleLostAll plus resubscribe). Waiting
+   * Closes the lost task (fenced, or corrupted by a retriable commit failure) dirty, then rejoins the group (Kafka Streams' handleLostAll plus resubscribe). Waiting
    * for the next rebalance is not enough: the group may already have handed the partition back to this member,
    * or never taken it away (a zombie fenced by a peer that then lost it), and the member's assignment diff calls
    * such a partition kept, so the task would never be created again and its records never processed.
    */
-  async #onMigrated(error: TaskMigratedError): Promise<void> {
+  async #onLost(error: TaskLostError): Promise<void> {
     const task = this.#tasks.get(error.taskId);
     this.#tasks.delete(error.taskId);
-    this.#migrated.add(error.taskId);
+    this.#lost.add(error.taskId);
     this.#options.events.taskClosed?.(error.taskId);
     await task?.closeDirty();
     this.#member?.rejoin();
   }
 
   /**
-   * A retriable commit failure: the task is closed dirty and created again by the rejoin (as a migrated one), unless
+   * A retriable commit failure: the task is closed dirty and created again by the rejoin (#onLost), unless
    * it has kept failing for longer than the task timeout — then the application fails, saying so.
    */
   async #onCorrupted(error: TaskCorruptedError): Promise<void> {
@@ -231,7 +231,7 @@ export class StreamsApp {
       return;
     }
     this.#options.events.taskCorrupted?.(error.taskId, error);
-    await this.#onMigrated(new TaskMigratedError(error.taskId, error));
+    await this.#onLost(error);
   }
 
   #fail(error: Error): void {
@@ -259,7 +259,7 @@ export class StreamsApp {
     }
     const starts: PartitionOffset[] = [];
     for (const [id, { sub, partition }] of wanted) {
-      this.#migrated.delete(id);
+      this.#lost.delete(id);
       if (this.#tasks.has(id)) continue;
       const task = await this.#createTask(sub, partition);
       this.#tasks.set(id, task);
@@ -356,7 +356,7 @@ export class StreamsApp {
       } catch (error) {
         // Fenced, or a retriable failure, while committing its last work: that work is the new owner's to redo.
         // The other revoked tasks must still be closed, so this is not thrown.
-        if (!(error instanceof TaskMigratedError) && !(error instanceof TaskCorruptedError)) throw error;
+        if (!(error instanceof TaskLostError)) throw error;
         await task.closeDirty();
       }
       this.#options.events.taskClosed?.(id);
@@ -385,8 +385,8 @@ export class StreamsApp {
     const sub = this.#subtopologyOf(batch.topic);
     const id = `${sub.id}_${batch.partition}`;
     const task = this.#tasks.get(id);
-    // A migrated task's records belong to its new owner, who reads them again from the committed offsets.
-    if (!task && this.#migrated.has(id)) return;
+    // A lost task's records belong to whoever owns it after the rejoin, who reads them again from the commits.
+    if (!task && this.#lost.has(id)) return;
     if (!task) throw new Error(`batch for ${batch.topic}[${batch.partition}] arrived before its task was created`);
     const { topic, records, highWatermark, nextOffset } = batch;
     const known = this.#knownEnd(highWatermark, nextOffset);

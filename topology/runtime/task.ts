@@ -42,18 +42,29 @@ export interface TaskEvents {
 }
 
 /**
- * The task's transactional producer was fenced: another member now owns the task (a rebalance moved it), as
- * Kafka Streams' TaskMigratedException. Not an application failure: the task is closed without committing,
- * and the new owner redoes the uncommitted work from the committed offsets and changelogs.
+ * A task whose uncommitted work is lost, not an application failure: the app closes it without committing and
+ * rejoins the group, so whoever gets its partition (this member again, or another) creates it anew from the
+ * committed offsets and changelogs.
  */
-export class TaskMigratedError extends Error {
-  override name = 'TaskMigratedError';
+export abstract class TaskLostError extends Error {
   readonly retriable = true;
   constructor(
     readonly taskId: string,
+    message: string,
     cause: unknown,
   ) {
-    super(`task ${taskId} was migrated to another member (its producer was fenced)`, { cause });
+    super(message, { cause });
+  }
+}
+
+/**
+ * The task's transactional producer was fenced: another member now owns the task (a rebalance moved it), as
+ * Kafka Streams' TaskMigratedException.
+ */
+export class TaskMigratedError extends TaskLostError {
+  override name = 'TaskMigratedError';
+  constructor(taskId: string, cause: unknown) {
+    super(taskId, `task ${taskId} was migrated to another member (its producer was fenced)`, cause);
   }
 }
 
@@ -65,16 +76,11 @@ export class TaskMigratedError extends Error {
  * application goes on unless that keeps failing for longer than its task timeout (issue #11: a
  * CONCURRENT_TRANSACTIONS on commit during a first rebalance killed the process).
  */
-export class TaskCorruptedError extends Error {
+export class TaskCorruptedError extends TaskLostError {
   override name = 'TaskCorruptedError';
-  readonly retriable = true;
-  constructor(
-    readonly taskId: string,
-    cause: unknown,
-  ) {
-    super(`task ${taskId}: commit failed (${(cause as Error)?.message ?? String(cause)}); creating the task again`, {
-      cause,
-    });
+  constructor(taskId: string, cause: unknown) {
+    const why = (cause as Error)?.message ?? String(cause);
+    super(taskId, `task ${taskId}: commit failed (${why}); creating the task again`, cause);
   }
 }
 
