@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Violation } from './checkers.ts';
-import { simulate, type FastRecoveries, type SimOptions } from './simulate.ts';
+import { addFastRecoveries, noFastRecoveries, simulate, type FastRecoveries, type SimOptions } from './simulate.ts';
 
 export interface SeedFailure {
   seed: number;
@@ -38,7 +38,7 @@ export interface SeedRunOptions {
 
 /** The seeds [from, to) of one chunk, in this thread. */
 export function runChunk(base: Omit<SimOptions, 'seed'>, from: number, to: number): SeedChunk {
-  const fastRecoveries: FastRecoveries = { instances: 0, viaTryPreAccept: 0, beforeFastCommit: 0 };
+  const fastRecoveries = noFastRecoveries();
   const chunk: SeedChunk = { commands: 0, fastRecoveries, failures: [], seeds: to - from };
   for (let seed = from; seed < to; seed++) {
     let result: ReturnType<typeof simulate>;
@@ -68,12 +68,6 @@ const bootstrap = `
     .then(() => import(${JSON.stringify(new URL('./seed-worker.ts', import.meta.url).href)}));
 `;
 
-function addFastRecoveries(into: FastRecoveries, add: FastRecoveries): void {
-  into.instances += add.instances;
-  into.viaTryPreAccept += add.viaTryPreAccept;
-  into.beforeFastCommit += add.beforeFastCommit;
-}
-
 /** Every seed of the range; the total of their commands and their failures in seed order. */
 export async function runSeeds(options: SeedRunOptions): Promise<{
   commands: number;
@@ -88,7 +82,7 @@ export async function runSeeds(options: SeedRunOptions): Promise<{
   let done = 0;
   let commands = 0;
   const failures: SeedFailure[] = [];
-  const fastRecoveries: FastRecoveries = { instances: 0, viaTryPreAccept: 0, beforeFastCommit: 0 };
+  const fastRecoveries = noFastRecoveries();
   const take = (chunk: SeedChunk): void => {
     done += chunk.seeds;
     commands += chunk.commands;

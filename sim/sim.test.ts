@@ -12,7 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSchedule, saveSchedule } from './schedule.ts';
 import { shrink } from './shrink.ts';
-import { defaultSimOptions, replay, simulate, type SimResult } from './simulate.ts';
+import {
+  addFastRecoveries,
+  defaultSimOptions,
+  noFastRecoveries,
+  replay,
+  simulate,
+  type SimResult,
+} from './simulate.ts';
 import type { InstanceRecord } from '../processors/epaxos/core/types.ts';
 import { unsafeRuleDescriptions, type UnsafeRule } from '../processors/epaxos/core/state.ts';
 
@@ -45,14 +52,14 @@ describe('seeded simulation with faults, then a healed liveness phase', () => {
   for (const n of [3, 5, 7] as const) {
     const faults: Record<string, number> = {};
     const plans = new Set<string>();
-    const hidden = { instances: 0, viaTryPreAccept: 0, beforeFastCommit: 0 };
+    const hidden = noFastRecoveries();
     test(`N=${n}: ${ciSeeds[n]} seeds keep every invariant and commit everything once healed`, () => {
       const failed: number[] = [];
       for (let seed = 1; seed <= ciSeeds[n]; seed++) {
         const result = run(n, seed);
         if (result.violations.length > 0) failed.push(seed);
         for (const [fault, count] of Object.entries(result.faults)) faults[fault] = (faults[fault] ?? 0) + count;
-        for (const key of Object.keys(hidden) as (keyof typeof hidden)[]) hidden[key] += result.fastRecoveries[key];
+        addFastRecoveries(hidden, result.fastRecoveries);
         plans.add(result.plan);
       }
       assert.deepEqual(failed, [], `replay with: npm run sim -- --seed ${failed[0]} --n ${n}`);

@@ -66,8 +66,17 @@ export interface FastRecoveries {
   beforeFastCommit: number;
 }
 
+export const noFastRecoveries = (): FastRecoveries => ({ instances: 0, viaTryPreAccept: 0, beforeFastCommit: 0 });
+
+/** Adds `add` into `into` (totals over seeds). */
+export function addFastRecoveries(into: FastRecoveries, add: FastRecoveries): void {
+  into.instances += add.instances;
+  into.viaTryPreAccept += add.viaTryPreAccept;
+  into.beforeFastCommit += add.beforeFastCommit;
+}
+
 export function fastRecoveriesOf(c: Cluster): FastRecoveries {
-  const out: FastRecoveries = { instances: 0, viaTryPreAccept: 0, beforeFastCommit: 0 };
+  const out = noFastRecoveries();
   for (const [key, fast] of c.fastCommitted) {
     const decisions = c.recoveryDecisions.get(key);
     if (!decisions) continue;

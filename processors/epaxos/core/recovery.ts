@@ -189,7 +189,7 @@ function maybeDecidePrepare(s: ReplicaState, id: InstanceId, c: Coordination): v
 }
 
 /** A fast-round vote: pre-accepted at the leader's default ballot with exactly its initial attributes. */
-function isEqVote(report: InstanceReport, id: InstanceId): boolean {
+function isEqVote(report: Pick<InstanceReport, 'status' | 'preacceptedEq' | 'vbal'>, id: InstanceId): boolean {
   return report.status === 'preaccepted' && report.preacceptedEq && isDefaultBallotOf(report.vbal, id.replica);
 }
 
@@ -373,12 +373,7 @@ export function onTryPreAccept(s: ReplicaState, m: TryPreAccept): void {
  */
 function keepsEqVote(s: ReplicaState, record: InstanceRecord | undefined, attributes: Attributes, id: InstanceId) {
   if (s.unsafe('tryPreAcceptErasesEqVote') || !record) return false;
-  return (
-    record.status === 'preaccepted' &&
-    record.preacceptedEq &&
-    isDefaultBallotOf(record.vbal, id.replica) &&
-    sameAttributes(record.attributes, attributes)
-  );
+  return isEqVote(record, id) && sameAttributes(record.attributes, attributes);
 }
 
 export function onTryPreAcceptReply(s: ReplicaState, m: TryPreAcceptReply): void {
